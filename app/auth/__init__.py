@@ -1,0 +1,1 @@
+"""Accounts, cookie sessions, CSRF, roles and API tokens."""

@@ -1,0 +1,1 @@
+"""Exhibitors, their booths, resources and meetings."""

@@ -1,0 +1,72 @@
+"""Runtime settings, read once from the environment (prefix EXPOHALL_)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"  # noqa: S105
+
+
+class ConfigError(Exception):
+    """Raised when the settings cannot run the app; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXPOHALL_", env_file=".env", extra="ignore")
+
+    dev: bool = False
+    secret_key: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///./var/expohall.db"
+    redis_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    session_days: int = Field(default=14, ge=1, le=365)
+    login_attempts_per_minute: int = Field(default=10, ge=1, le=1000)
+    check_migrations: bool = True
+    allow_private_webhooks: bool = False
+    trusted_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _require_secret_outside_dev(self) -> Settings:
+        if self.secret_key is None:
+            if not self.dev:
+                raise ValueError(
+                    "EXPOHALL_SECRET_KEY is required outside dev mode: set it to a long random "
+                    "string (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                    "or set EXPOHALL_DEV=1 for local development"
+                )
+            self.secret_key = SecretStr(DEV_SECRET)
+        elif len(self.secret_key.get_secret_value()) < 32 and not self.dev:
+            raise ValueError("EXPOHALL_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @property
+    def secret(self) -> bytes:
+        assert self.secret_key is not None  # set by the validator  # noqa: S101
+        return self.secret_key.get_secret_value().encode()
+
+    @cached_property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation failure into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ConfigError(problems) from None

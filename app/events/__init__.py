@@ -1,0 +1,1 @@
+"""Events, per-event roles, staff invitations and attendee registrations."""

@@ -1,0 +1,1 @@
+"""Program sessions (talks), speakers, agenda, Q&A, polls and attendance."""

@@ -1,0 +1,122 @@
+"""Factories: plain async functions that insert rows with believable defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.csrf import COOKIE as CSRF_COOKIE
+from app.auth.deps import SESSION_COOKIE
+from app.auth.models import Account, AuthSession
+from app.auth.security import digest, hash_password, new_token, sign
+from app.booths.models import Booth, Exhibitor
+from app.db import utcnow
+from app.events.models import Event, EventStatus, Registration, Role, RoleName
+
+_seq = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+async def make_account(db: AsyncSession, **values: Any) -> Account:
+    n = next(_seq)
+    values.setdefault("email", f"person{n}@example.com")
+    values.setdefault("display_name", f"Person {n}")
+    values.setdefault("password_hash", _PASSWORD_HASH)
+    account = Account(**values)
+    db.add(account)
+    await db.flush()
+    return account
+
+
+async def make_event(db: AsyncSession, **values: Any) -> Event:
+    n = next(_seq)
+    start = values.pop("starts_at", utcnow() - dt.timedelta(hours=2))
+    values.setdefault("slug", f"expo-{n}")
+    values.setdefault("name", f"Expo {n}")
+    values.setdefault("ends_at", start + dt.timedelta(days=2))
+    values.setdefault("timezone", "Europe/Berlin")
+    values.setdefault("status", EventStatus.live)
+    event = Event(starts_at=start, **values)
+    db.add(event)
+    await db.flush()
+    return event
+
+
+async def make_exhibitor(db: AsyncSession, event: Event, **values: Any) -> Exhibitor:
+    n = next(_seq)
+    booth_values = values.pop("booth", {})
+    values.setdefault("name", f"Acme {n}")
+    values.setdefault("slug", f"acme-{n}")
+    exhibitor = Exhibitor(event_id=event.id, **values)
+    db.add(exhibitor)
+    await db.flush()
+    db.add(Booth(event_id=event.id, exhibitor_id=exhibitor.id, **booth_values))
+    await db.flush()
+    return exhibitor
+
+
+async def grant(
+    db: AsyncSession,
+    account: Account,
+    event: Event,
+    role: RoleName,
+    exhibitor_id: int | None = None,
+) -> Role:
+    row = Role(event_id=event.id, account_id=account.id, role=role, exhibitor_id=exhibitor_id)
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def make_registration(
+    db: AsyncSession, event: Event, account: Account | None = None, **values: Any
+) -> Registration:
+    if account is None:
+        account = await make_account(db)
+    values.setdefault("email", account.email)
+    values.setdefault("first_name", "Ada")
+    values.setdefault("last_name", "Lovelace")
+    values.setdefault("company", "Analytical Engines Ltd")
+    values.setdefault("job_title", "Head of Engineering")
+    values.setdefault("job_level", "director")
+    values.setdefault("company_type", "end_user")
+    values.setdefault("company_size", "201-1000")
+    values.setdefault("industry", "software")
+    values.setdefault("country", "GB")
+    values.setdefault("budget", "approved")
+    values.setdefault("timeframe", "3_6m")
+    values.setdefault("consent_share_at", utcnow())
+    registration = Registration(event_id=event.id, account_id=account.id, **values)
+    db.add(registration)
+    await grant(db, account, event, RoleName.attendee)
+    await db.flush()
+    return registration
+
+
+async def login_as(db: AsyncSession, client: httpx.AsyncClient, account: Account) -> None:
+    """Give `client` a logged-in session cookie for `account` (the login form has its own tests)."""
+    token = new_token()
+    db.add(
+        AuthSession(
+            token_hash=digest(token),
+            account_id=account.id,
+            expires_at=utcnow() + dt.timedelta(days=1),
+        )
+    )
+    await db.commit()
+    client.cookies.set(SESSION_COOKIE, token)
+
+
+def csrf_for(app: FastAPI, client: httpx.AsyncClient) -> str:
+    """The form token matching the client's CSRF cookie, creating the cookie if needed."""
+    value = client.cookies.get(CSRF_COOKIE)
+    if value is None:
+        value = new_token(24)
+        client.cookies.set(CSRF_COOKIE, value)
+    return sign(app.state.settings.secret, value)
