@@ -8,10 +8,14 @@ from fastapi import FastAPI
 def include_routers(app: FastAPI) -> None:
     from app.auth import api as auth_api
     from app.auth import pages as auth_pages
+    from app.booths import pages as booths_pages
     from app.events import api as events_api
     from app.events import pages as events_pages
+    from app.leads import api as leads_api
+    from app.leads import pages as leads_pages
+    from app.sessions import pages as sessions_pages
 
-    app.include_router(auth_api.router)
-    app.include_router(events_api.router)
-    app.include_router(auth_pages.router)
-    app.include_router(events_pages.router)
+    for module in (auth_api, events_api, leads_api):
+        app.include_router(module.router)
+    for module in (auth_pages, events_pages, booths_pages, sessions_pages, leads_pages):
+        app.include_router(module.router)

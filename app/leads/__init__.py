@@ -1,0 +1,1 @@
+"""The lead engine: activity log, scoring, lifecycle, reports and exports."""
