@@ -10,6 +10,7 @@ def include_routers(app: FastAPI) -> None:
     from app.auth import pages as auth_pages
     from app.booths import pages as booths_pages
     from app.events import api as events_api
+    from app.events import lobby as events_lobby
     from app.events import pages as events_pages
     from app.leads import api as leads_api
     from app.leads import pages as leads_pages
@@ -17,5 +18,5 @@ def include_routers(app: FastAPI) -> None:
 
     for module in (auth_api, events_api, leads_api):
         app.include_router(module.router)
-    for module in (auth_pages, events_pages, booths_pages, sessions_pages, leads_pages):
+    for module in (auth_pages, events_lobby, events_pages, booths_pages, sessions_pages, leads_pages):
         app.include_router(module.router)
