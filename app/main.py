@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,8 +19,10 @@ from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.logging import configure_logging
 from app.middleware import RequestContextMiddleware
-from app.migrate import ensure_at_head
+from app.migrate import DatabaseBehind, ensure_at_head
+from app.realtime.setup import start_realtime, stop_realtime
 
+log = structlog.get_logger()
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -32,11 +35,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         try:
             if settings.check_migrations:
-                await ensure_at_head(engine)
+                try:
+                    await ensure_at_head(engine)
+                except DatabaseBehind as exc:
+                    log.error("startup.refused", reason=exc.message)
+                    raise
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
+            await start_realtime(app, settings)
             yield
         finally:
+            await stop_realtime(app)
             await engine.dispose()
 
     app = FastAPI(

@@ -2,23 +2,34 @@
 
 from app.auth.models import Account, ApiToken, AuthSession, LoginFailure
 from app.booths.models import Booth, Exhibitor, Resource
+from app.chat.models import ChatMessage, ChatRoom, RoomMute
 from app.db import Base
 from app.events.models import Event, Invitation, Registration, Role
+from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
 from app.sessions.models import ProgramSession, Speaker
 
 __all__ = [
     "Account",
+    "Activity",
     "ApiToken",
     "AuthSession",
     "Base",
     "Booth",
+    "Call",
+    "ChatMessage",
+    "ChatRoom",
     "Event",
     "Exhibitor",
     "Invitation",
+    "Lead",
+    "LeadNote",
+    "LeadTransition",
     "LoginFailure",
     "ProgramSession",
     "Registration",
     "Resource",
     "Role",
+    "RoomMute",
+    "RulesVersion",
     "Speaker",
 ]

@@ -14,9 +14,11 @@ def include_routers(app: FastAPI) -> None:
     from app.events import pages as events_pages
     from app.leads import api as leads_api
     from app.leads import pages as leads_pages
+    from app.realtime.setup import include_realtime
     from app.sessions import pages as sessions_pages
 
     for module in (auth_api, events_api, leads_api):
         app.include_router(module.router)
+    include_realtime(app)
     for module in (auth_pages, events_lobby, events_pages, booths_pages, sessions_pages, leads_pages):
         app.include_router(module.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from app.auth.security import digest, hash_password, new_token, sign
 from app.booths.models import Booth, Exhibitor
 from app.db import utcnow
 from app.events.models import Event, EventStatus, Registration, Role, RoleName
+from app.sessions.models import ProgramSession, Speaker, session_speakers
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -120,3 +122,104 @@ def csrf_for(app: FastAPI, client: httpx.AsyncClient) -> str:
         value = new_token(24)
         client.cookies.set(CSRF_COOKIE, value)
     return sign(app.state.settings.secret, value)
+
+
+async def make_speaker(db: AsyncSession, event: Event, **values: Any) -> Speaker:
+    n = next(_seq)
+    values.setdefault("name", f"Speaker {n}")
+    values.setdefault("title", "Principal Engineer")
+    values.setdefault("company", "Initech")
+    speaker = Speaker(event_id=event.id, **values)
+    db.add(speaker)
+    await db.flush()
+    return speaker
+
+
+async def make_session(
+    db: AsyncSession, event: Event, speakers: Sequence[Speaker] = (), **values: Any
+) -> ProgramSession:
+    """A program session starting in an hour unless told; `speakers` are linked to it."""
+    n = next(_seq)
+    start = values.pop("starts_at", utcnow() + dt.timedelta(hours=1))
+    values.setdefault("title", f"Session {n}")
+    values.setdefault("ends_at", start + dt.timedelta(minutes=45))
+    session = ProgramSession(event_id=event.id, starts_at=start, **values)
+    db.add(session)
+    await db.flush()
+    for speaker in speakers:
+        await db.execute(
+            session_speakers.insert().values(session_id=session.id, speaker_id=speaker.id)
+        )
+    await db.flush()
+    return session
+
+
+async def make_api_token(db: AsyncSession, account: Account, name: str = "Integration") -> str:
+    """Give `account` an API token; returns the secret a client sends as a Bearer token."""
+    from app.auth.models import ApiToken
+
+    secret = "exh_" + new_token(32)
+    db.add(
+        ApiToken(account_id=account.id, name=name, prefix=secret[:12], token_hash=digest(secret))
+    )
+    await db.flush()
+    return secret
+
+
+from app.events.models import Invitation  # noqa: E402  (appended: events)
+
+
+async def make_invitation(
+    db: AsyncSession,
+    event: Event,
+    *,
+    role: RoleName = RoleName.staff,
+    exhibitor: Exhibitor | None = None,
+    email: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> tuple[Invitation, str]:
+    """An invitation to `event` and the token of its link (only the digest is stored)."""
+    token = new_token()
+    invitation = Invitation(
+        event_id=event.id,
+        role=role,
+        exhibitor_id=exhibitor.id if exhibitor is not None else None,
+        email=email,
+        token_hash=digest(token),
+        expires_at=expires_at or utcnow() + dt.timedelta(days=14),
+    )
+    db.add(invitation)
+    await db.flush()
+    return invitation, token
+
+
+async def session_token(db: AsyncSession, account: Account) -> str:
+    """A committed login for `account`; the value of its session cookie (for websockets)."""
+    token = new_token()
+    db.add(
+        AuthSession(
+            token_hash=digest(token),
+            account_id=account.id,
+            expires_at=utcnow() + dt.timedelta(days=1),
+        )
+    )
+    await db.commit()
+    return token
+
+
+from app.booths.models import Resource  # noqa: E402  (appended: leads)
+
+
+async def make_resource(db: AsyncSession, exhibitor: Exhibitor, **values: Any) -> Resource:
+    """A resource on the exhibitor's booth."""
+    from sqlalchemy import select
+
+    booth = (await db.execute(select(Booth).where(Booth.exhibitor_id == exhibitor.id))).scalar_one()
+    n = next(_seq)
+    values.setdefault("kind", "document")
+    values.setdefault("title", f"Datasheet {n}")
+    values.setdefault("stage", "research")
+    resource = Resource(booth_id=booth.id, **values)
+    db.add(resource)
+    await db.flush()
+    return resource

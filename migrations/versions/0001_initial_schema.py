@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:21:35.037995
+Create Date: 2026-11-23 13:36:01.519056
 """
 
 from collections.abc import Sequence
@@ -169,6 +169,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_registrations_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "rules_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("rules", sa.JSON(), nullable=False),
+        sa.Column("overrides", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("rescore_total", sa.Integer(), nullable=True),
+        sa.Column("rescore_done", sa.Integer(), nullable=False),
+        sa.Column("rescore_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rescore_finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rescore_error", sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_rules_versions_created_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_rules_versions_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rules_versions")),
+        sa.UniqueConstraint("event_id", "version", name=op.f("uq_rules_versions_event_id_version")),
+    )
+    op.create_table(
         "speakers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -262,6 +291,67 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invitations_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "leads",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=True),
+        sa.Column("scope", sa.Integer(), nullable=False),
+        sa.Column("fit", sa.Float(), nullable=False),
+        sa.Column("grade", sa.String(length=1), nullable=False),
+        sa.Column("engagement", sa.Float(), nullable=False),
+        sa.Column("tier", sa.Integer(), nullable=False),
+        sa.Column("cell", sa.String(length=2), nullable=False),
+        sa.Column("buying_stage", sa.String(length=16), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("mql_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rules_version", sa.Integer(), nullable=False),
+        sa.Column("reset_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("contributions", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["events.id"], name=op.f("fk_leads_event_id_events"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_leads_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["accounts.id"],
+            name=op.f("fk_leads_owner_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_leads_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_leads")),
+        sa.UniqueConstraint(
+            "event_id",
+            "registration_id",
+            "scope",
+            name=op.f("uq_leads_event_id_registration_id_scope"),
+        ),
+    )
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_leads_event_exhibitor_cell", ["event_id", "exhibitor_id", "cell"], unique=False
+        )
+        batch_op.create_index("ix_leads_event_stage", ["event_id", "stage"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_leads_registration_id"), ["registration_id"], unique=False
+        )
+
+    op.create_table(
         "program_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -332,6 +422,115 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_roles_exhibitor_id"), ["exhibitor_id"], unique=False)
 
     op.create_table(
+        "chat_rooms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("booth_id", sa.Integer(), nullable=True),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=True),
+        sa.Column("session_id", sa.Integer(), nullable=True),
+        sa.Column("visitor_account_id", sa.Integer(), nullable=True),
+        sa.Column("peer_account_id", sa.Integer(), nullable=True),
+        sa.Column("next_seq", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["booth_id"],
+            ["booths.id"],
+            name=op.f("fk_chat_rooms_booth_id_booths"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_chat_rooms_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_chat_rooms_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["peer_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_rooms_peer_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_chat_rooms_session_id_program_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["visitor_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_rooms_visitor_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_rooms")),
+        sa.UniqueConstraint("key", name=op.f("uq_chat_rooms_key")),
+    )
+    with op.batch_alter_table("chat_rooms", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_chat_rooms_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_chat_rooms_exhibitor_id"), ["exhibitor_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_chat_rooms_visitor_account_id"), ["visitor_account_id"], unique=False
+        )
+
+    op.create_table(
+        "lead_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["accounts.id"],
+            name=op.f("fk_lead_notes_author_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_lead_notes_lead_id_leads"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_notes")),
+    )
+    with op.batch_alter_table("lead_notes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_notes_lead_id"), ["lead_id"], unique=False)
+
+    op.create_table(
+        "lead_transitions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("from_stage", sa.String(length=16), nullable=False),
+        sa.Column("to_stage", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=40), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["accounts.id"],
+            name=op.f("fk_lead_transitions_actor_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_id"],
+            ["leads.id"],
+            name=op.f("fk_lead_transitions_lead_id_leads"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_transitions")),
+    )
+    with op.batch_alter_table("lead_transitions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_transitions_lead_id"), ["lead_id"], unique=False)
+
+    op.create_table(
         "resources",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("booth_id", sa.Integer(), nullable=False),
@@ -373,16 +572,214 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("session_id", "speaker_id", name=op.f("pk_session_speakers")),
     )
+    op.create_table(
+        "activities",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=True),
+        sa.Column("booth_id", sa.Integer(), nullable=True),
+        sa.Column("session_id", sa.Integer(), nullable=True),
+        sa.Column("resource_id", sa.Integer(), nullable=True),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("stage", sa.String(length=16), nullable=True),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.Column("percent", sa.Float(), nullable=True),
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["booth_id"],
+            ["booths.id"],
+            name=op.f("fk_activities_booth_id_booths"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_activities_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_activities_exhibitor_id_exhibitors"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_activities_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_activities_resource_id_resources"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_activities_session_id_program_sessions"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_activities")),
+        sa.UniqueConstraint(
+            "event_id", "idempotency_key", name=op.f("uq_activities_event_id_idempotency_key")
+        ),
+    )
+    with op.batch_alter_table("activities", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_activities_event_registration", ["event_id", "registration_id", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_activities_exhibitor_registration",
+            ["exhibitor_id", "registration_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "chat_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("client_msg_id", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deleted_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_messages_author_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["deleted_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_messages_deleted_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["room_id"],
+            ["chat_rooms.id"],
+            name=op.f("fk_chat_messages_room_id_chat_rooms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
+        sa.UniqueConstraint(
+            "room_id",
+            "author_id",
+            "client_msg_id",
+            name=op.f("uq_chat_messages_room_id_author_id_client_msg_id"),
+        ),
+        sa.UniqueConstraint("room_id", "seq", name=op.f("uq_chat_messages_room_id_seq")),
+    )
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_chat_messages_author_id"), ["author_id"], unique=False)
+
+    op.create_table(
+        "chat_mutes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("muted_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_mutes_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["muted_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_chat_mutes_muted_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["room_id"],
+            ["chat_rooms.id"],
+            name=op.f("fk_chat_mutes_room_id_chat_rooms"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_mutes")),
+        sa.UniqueConstraint("room_id", "account_id", name=op.f("uq_chat_mutes_room_id_account_id")),
+    )
+    op.create_table(
+        "lead_calls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("activity_id", sa.Integer(), nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["activity_id"],
+            ["activities.id"],
+            name=op.f("fk_lead_calls_activity_id_activities"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["accounts.id"],
+            name=op.f("fk_lead_calls_author_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_lead_calls_lead_id_leads"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_calls")),
+    )
+    with op.batch_alter_table("lead_calls", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_calls_lead_id"), ["lead_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("lead_calls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lead_calls_lead_id"))
+
+    op.drop_table("lead_calls")
+    op.drop_table("chat_mutes")
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_chat_messages_author_id"))
+
+    op.drop_table("chat_messages")
+    with op.batch_alter_table("activities", schema=None) as batch_op:
+        batch_op.drop_index("ix_activities_exhibitor_registration")
+        batch_op.drop_index("ix_activities_event_registration")
+
+    op.drop_table("activities")
     op.drop_table("session_speakers")
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resources_booth_id"))
 
     op.drop_table("resources")
+    with op.batch_alter_table("lead_transitions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lead_transitions_lead_id"))
+
+    op.drop_table("lead_transitions")
+    with op.batch_alter_table("lead_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lead_notes_lead_id"))
+
+    op.drop_table("lead_notes")
+    with op.batch_alter_table("chat_rooms", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_chat_rooms_visitor_account_id"))
+        batch_op.drop_index(batch_op.f("ix_chat_rooms_exhibitor_id"))
+        batch_op.drop_index(batch_op.f("ix_chat_rooms_event_id"))
+
+    op.drop_table("chat_rooms")
     with op.batch_alter_table("roles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_roles_exhibitor_id"))
         batch_op.drop_index(batch_op.f("ix_roles_event_id"))
@@ -394,6 +791,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_program_sessions_event_id"))
 
     op.drop_table("program_sessions")
+    with op.batch_alter_table("leads", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_leads_registration_id"))
+        batch_op.drop_index("ix_leads_event_stage")
+        batch_op.drop_index("ix_leads_event_exhibitor_cell")
+
+    op.drop_table("leads")
     with op.batch_alter_table("invitations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitations_event_id"))
 
@@ -406,6 +809,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_speakers_event_id"))
 
     op.drop_table("speakers")
+    op.drop_table("rules_versions")
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_registrations_event_id"))
         batch_op.drop_index(batch_op.f("ix_registrations_account_id"))

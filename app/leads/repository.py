@@ -1,0 +1,335 @@
+"""Every query of the lead engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Row, Table, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.booths.models import Booth, Exhibitor
+from app.events.models import Registration
+from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
+
+AnyRow = Row[*tuple[Any, ...]]
+
+
+async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity | None:
+    return (
+        await db.execute(
+            select(Activity).where(Activity.event_id == event_id, Activity.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+
+
+async def insert_once(db: AsyncSession, row: Activity | Lead) -> bool:
+    """Insert in a savepoint; False (and the caller's transaction intact) on a unique clash."""
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def lead_for_update(
+    db: AsyncSession, event_id: int, registration_id: int, scope: int
+) -> Lead | None:
+    return (
+        await db.execute(
+            select(Lead)
+            .where(
+                Lead.event_id == event_id,
+                Lead.registration_id == registration_id,
+                Lead.scope == scope,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def latest_rules(db: AsyncSession, event_id: int) -> RulesVersion | None:
+    return (
+        await db.execute(
+            select(RulesVersion)
+            .where(RulesVersion.event_id == event_id)
+            .order_by(RulesVersion.version.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def booth_of(db: AsyncSession, exhibitor_id: int) -> Booth | None:
+    return (
+        await db.execute(select(Booth).where(Booth.exhibitor_id == exhibitor_id))
+    ).scalar_one_or_none()
+
+
+async def booths_of_event(db: AsyncSession, event_id: int) -> Sequence[AnyRow]:
+    return (
+        await db.execute(
+            select(
+                Exhibitor.id,
+                Exhibitor.competitor_domains,
+                Booth.territory,
+                Booth.ideal_sizes,
+            )
+            .outerjoin(Booth, Booth.exhibitor_id == Exhibitor.id)
+            .where(Exhibitor.event_id == event_id)
+        )
+    ).all()
+
+
+async def registration_by_email(db: AsyncSession, event_id: int, email: str) -> Registration | None:
+    return (
+        await db.execute(
+            select(Registration).where(
+                Registration.event_id == event_id,
+                func.lower(Registration.email) == email.strip().lower(),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFilter:
+    exhibitor_ids: frozenset[int] | None = None  # None: every lead of the event
+    event_level: bool | None = None
+    consenting_only: bool = False
+    cell: str | None = None
+    stage: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    buying_stage: str | None = None
+    exhibitor_id: int | None = None
+    last_activity_after: dt.datetime | None = None
+
+
+SORTS: dict[str, ColumnElement[Any]] = {
+    "engagement": Lead.engagement.desc(),
+    "fit": Lead.fit.desc(),
+    "last_activity": Lead.last_activity_at.desc(),
+    "cell": Lead.cell.asc(),
+    "created": Lead.created_at.desc(),
+}
+
+
+async def list_leads(
+    db: AsyncSession, event_id: int, f: LeadFilter, *, sort: str, limit: int, offset: int
+) -> tuple[list[tuple[Lead, Registration]], int]:
+    query = (
+        select(Lead, Registration)
+        .join(Registration, Registration.id == Lead.registration_id)
+        .where(Lead.event_id == event_id)
+    )
+    if f.exhibitor_ids is not None:
+        query = query.where(Lead.exhibitor_id.in_(f.exhibitor_ids))
+    if f.event_level is True:
+        query = query.where(Lead.exhibitor_id.is_(None))
+    if f.consenting_only:
+        query = query.where(Registration.consent_share_at.is_not(None))
+    for column, value in (
+        (Lead.cell, f.cell),
+        (Lead.stage, f.stage),
+        (Lead.buying_stage, f.buying_stage),
+        (Lead.exhibitor_id, f.exhibitor_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if f.min_score is not None:
+        query = query.where(Lead.engagement >= f.min_score)
+    if f.max_score is not None:
+        query = query.where(Lead.engagement <= f.max_score)
+    if f.last_activity_after is not None:
+        query = query.where(Lead.last_activity_at >= f.last_activity_after)
+    total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = (
+        await db.execute(query.order_by(SORTS[sort], Lead.id.desc()).limit(limit).offset(offset))
+    ).all()
+    return [(r[0], r[1]) for r in rows], total
+
+
+async def lead_with_registration(
+    db: AsyncSession, event_id: int, lead_id: int
+) -> tuple[Lead, Registration] | None:
+    row = (
+        await db.execute(
+            select(Lead, Registration)
+            .join(Registration, Registration.id == Lead.registration_id)
+            .where(Lead.event_id == event_id, Lead.id == lead_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def lead_timeline(db: AsyncSession, lead: Lead, limit: int = 200) -> Sequence[Activity]:
+    query = select(Activity).where(
+        Activity.event_id == lead.event_id, Activity.registration_id == lead.registration_id
+    )
+    if lead.exhibitor_id is not None:
+        query = query.where(Activity.exhibitor_id == lead.exhibitor_id)
+    return (
+        (await db.execute(query.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
+        .scalars()
+        .all()
+    )
+
+
+async def lead_history(
+    db: AsyncSession, lead_id: int
+) -> tuple[Sequence[LeadTransition], Sequence[LeadNote], Sequence[Call]]:
+    transitions = (
+        await db.execute(
+            select(LeadTransition)
+            .where(LeadTransition.lead_id == lead_id)
+            .order_by(LeadTransition.at, LeadTransition.id)
+        )
+    ).scalars()
+    notes = (
+        await db.execute(
+            select(LeadNote).where(LeadNote.lead_id == lead_id).order_by(LeadNote.at, LeadNote.id)
+        )
+    ).scalars()
+    calls = (
+        await db.execute(select(Call).where(Call.lead_id == lead_id).order_by(Call.at, Call.id))
+    ).scalars()
+    return transitions.all(), notes.all(), calls.all()
+
+
+# -- rescoring: Core selects and executemany updates, no ORM objects in the hot loop ----------
+
+
+async def registration_ids(db: AsyncSession, event_id: int) -> list[int]:
+    return list(
+        (
+            await db.execute(
+                select(Registration.id)
+                .where(Registration.event_id == event_id)
+                .order_by(Registration.id)
+            )
+        ).scalars()
+    )
+
+
+async def profiles_between(
+    db: AsyncSession, event_id: int, first: int, last: int
+) -> Sequence[AnyRow]:
+    r = Registration
+    return (
+        await db.execute(
+            select(
+                r.id,
+                r.job_level,
+                r.company_type,
+                r.company_size,
+                r.budget,
+                r.timeframe,
+                r.country,
+                r.email,
+                r.consent_share_at,
+            ).where(r.event_id == event_id, r.id.between(first, last))
+        )
+    ).all()
+
+
+async def leads_between(db: AsyncSession, event_id: int, first: int, last: int) -> Sequence[AnyRow]:
+    return (
+        await db.execute(
+            select(
+                Lead.id,
+                Lead.registration_id,
+                Lead.scope,
+                Lead.stage,
+                Lead.reset_at,
+                Lead.mql_at,
+                Lead.updated_at,
+            ).where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
+        )
+    ).all()
+
+
+async def activities_between(
+    db: AsyncSession, event_id: int, first: int, last: int
+) -> Sequence[AnyRow]:
+    a = Activity
+    return (
+        await db.execute(
+            select(
+                a.registration_id,
+                a.id,
+                a.type,
+                a.at,
+                a.value,
+                a.exhibitor_id,
+                a.booth_id,
+                a.session_id,
+                a.resource_id,
+                a.stage,
+                a.live,
+                a.percent,
+                a.label,
+            )
+            .where(a.event_id == event_id, a.registration_id.between(first, last))
+            .order_by(a.registration_id, a.id)
+        )
+    ).all()
+
+
+_COLUMNS = (
+    "fit",
+    "grade",
+    "engagement",
+    "tier",
+    "cell",
+    "buying_stage",
+    "stage",
+    "mql_at",
+    "last_activity_at",
+    "rules_version",
+    "state",
+    "contributions",
+    "updated_at",
+)
+# Skips a lead changed since it was read: the recorder already folded it under these rules.
+_LEADS = cast(Table, Lead.__table__)
+_LEAD_UPDATE = (
+    update(_LEADS)
+    .where(_LEADS.c.id == bindparam("b_id"), _LEADS.c.updated_at == bindparam("b_seen"))
+    .values({name: bindparam(f"b_{name}") for name in _COLUMNS})
+)
+
+
+async def update_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>."""
+    if rows:
+        await db.execute(_LEAD_UPDATE, rows)
+
+
+async def count_leads(db: AsyncSession, event_id: int) -> int:
+    return (
+        await db.execute(select(func.count()).select_from(Lead).where(Lead.event_id == event_id))
+    ).scalar_one()
+
+
+async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(cast(Table, LeadTransition.__table__)), rows)
+
+
+async def set_rescore_progress(db: AsyncSession, version_id: int, **values: Any) -> None:
+    await db.execute(update(RulesVersion).where(RulesVersion.id == version_id).values(**values))
+
+
+async def lead_activities(db: AsyncSession, lead: Lead) -> Sequence[Activity]:
+    """Every activity that counts for `lead` (all of the attendee's, or one exhibitor's)."""
+    query = select(Activity).where(
+        Activity.event_id == lead.event_id, Activity.registration_id == lead.registration_id
+    )
+    if lead.exhibitor_id is not None:
+        query = query.where(Activity.exhibitor_id == lead.exhibitor_id)
+    return (await db.execute(query)).scalars().all()

@@ -1,0 +1,315 @@
+"""Scoring: a pure function of (profile, activities, rules, override, clock) → Score.
+
+Semantics, fixed here so every path (live update, rescore, export) agrees:
+
+* **Fit** (0–100, never decays) is the sum of the profile's points, capped at 100. Company size
+  earns `size_ideal` inside the exhibitor's ideal sizes (an empty list means every size is
+  ideal) and `size_adjacent` one band away. Grade: A ≥ 75, B ≥ 50, C ≥ 25, else D. Gated
+  profiles (a gated job level or company type, or an email domain on the event's or the
+  exhibitor's competitor list) are graded **F**, whose cell is "F". Outside the exhibitor's
+  territory (empty = worldwide) the grade is capped at C.
+* **Engagement**: each activity is matched against every engagement rule (its type, the live
+  flag, `min_value`, `min_percent`). Its raw points are `points` (times whole minutes of
+  `value` seconds when `per_minute`), plus the exhibitor's extra points for that resource.
+  Occurrences worth 0 points are ignored: they take no slot under a cap.
+  Which occurrences count is decided in time order, ties broken by activity id, so the
+  result never depends on arrival order:
+  - `once_per` (booth_day, booth, resource, session): only the earliest occurrence per key;
+  - `cap`: then only the earliest `cap` occurrences (of those left) count;
+  - `day_cap`: points per booth per UTC day, the earliest first; the occurrence that
+    crosses the cap counts in part, later ones not at all.
+* **Decay** is applied to each counted occurrence by its own age:
+  points × 0.5^(age / half_life) (an activity dated in the future counts as age 0).
+* **Groups**: the decayed points of a group are summed (negative points such as
+  unsubscribe included) and the sum is capped at the group's cap; a capped group adds a
+  `cap.<group>` contribution so the reasons add up. Engagement is the sum of the groups,
+  clamped to [0, 100]. Tier 1 ≥ 60, 2 ≥ 40, 3 ≥ 20, else 4.
+* **Buying stage**: the most advanced stage signalled by any activity (a resource's stage
+  tag, or `stage_signals` such as meeting.request → decision); None without a signal.
+* **MQL**: the cell is one of `mql_cells`, or a hand-raise was seen and the grade is
+  `hand_raise_min_grade` or better (never F).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.events.vocab import BUDGETS, COMPANY_SIZES, COMPANY_TYPES, JOB_LEVELS, TIMEFRAMES
+from app.leads.facts import ActivityFact, Contribution, Profile, Score, from_us, to_us
+from app.leads.rules import EngagementRule, ExhibitorOverride, Ruleset
+from app.leads.vocab import BUYING_STAGES, STAGE_RANK
+
+SIZES = list(COMPANY_SIZES)
+GRADE_ORDER = "ABCD"
+LABELS = {
+    "fit.job_level": JOB_LEVELS,
+    "fit.company_type": COMPANY_TYPES,
+    "fit.budget": BUDGETS,
+    "fit.timeframe": TIMEFRAMES,
+}
+US_PER_DAY = 86_400_000_000
+
+Entry = tuple[int, int, float, str, str]
+"""A candidate occurrence of a rule: (at in µs, activity id, raw points, key, title)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    points: float
+    grade: str
+    gate: str | None
+    outside_territory: bool
+    reasons: tuple[Contribution, ...]
+
+
+def _fit_reason(rule: str, points: float, text: str) -> Contribution:
+    return Contribution(rule, points, f"{_fmt(points)} {text}", (), "fit")
+
+
+def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) -> Fit:
+    f = rules.fit
+    reasons: list[Contribution] = []
+    for rule, table, value in (
+        ("fit.job_level", f.job_level, profile.job_level),
+        ("fit.company_type", f.company_type, profile.company_type),
+        ("fit.budget", f.budget, profile.budget),
+        ("fit.timeframe", f.timeframe, profile.timeframe),
+    ):
+        points = table.get(value, 0.0)
+        if points:
+            what = rule.removeprefix("fit.").replace("_", " ")
+            reasons.append(_fit_reason(rule, points, f"{what}: {LABELS[rule].get(value, value)}"))
+    ideal = (override.ideal_company_sizes if override else None) or SIZES
+    if profile.company_size in ideal:
+        size_points = f.size_ideal
+    elif profile.company_size in SIZES and any(
+        abs(SIZES.index(profile.company_size) - SIZES.index(s)) == 1 for s in ideal if s in SIZES
+    ):
+        size_points = f.size_adjacent
+    else:
+        size_points = 0.0
+    if size_points:
+        reasons.append(
+            _fit_reason(
+                "fit.company_size",
+                size_points,
+                f"company size: {COMPANY_SIZES.get(profile.company_size, profile.company_size)}",
+            )
+        )
+    total = min(100.0, sum(r.points for r in reasons))
+    grade = "D"
+    for letter in "CBA":
+        if total >= getattr(f.grades, letter):
+            grade = letter
+    gate = _gate(profile, rules, override)
+    territory = override.territory if override else None
+    outside = bool(territory) and profile.country.upper() not in (territory or [])
+    if gate is not None:
+        grade = "F"
+    elif outside and GRADE_ORDER.index(grade) < GRADE_ORDER.index(f.outside_territory_max_grade):
+        grade = f.outside_territory_max_grade
+    reasons.sort(key=lambda r: (-r.points, r.rule))
+    return Fit(total, grade, gate, outside, tuple(reasons))
+
+
+def _gate(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) -> str | None:
+    if profile.job_level in rules.fit.gate_job_levels:
+        return f"job level {profile.job_level}"
+    if profile.company_type in rules.fit.gate_company_types:
+        return f"company type {profile.company_type}"
+    domain = (profile.email or "").rpartition("@")[2].lower()
+    if domain:
+        listed = set(rules.fit.competitor_domains) | set(
+            override.competitor_domains if override else []
+        )
+        for d in listed:
+            if domain == d or domain.endswith("." + d):
+                return f"competitor domain {d}"
+    return None
+
+
+def entry_for(
+    rule: EngagementRule, act: ActivityFact, override: ExhibitorOverride | None
+) -> Entry | None:
+    """The candidate occurrence `act` makes for `rule`, or None if it does not match."""
+    if act.type != rule.type or (rule.live is not None and act.live != rule.live):
+        return None
+    if rule.min_value is not None and (act.value is None or act.value < rule.min_value):
+        return None
+    if rule.min_percent is not None and (act.percent is None or act.percent < rule.min_percent):
+        return None
+    points = rule.points
+    if rule.per_minute:
+        points *= math.floor(max(act.value or 0.0, 0.0) / 60)
+    if points and override and act.resource_id is not None:
+        points += override.resource_points.get(act.resource_id, 0.0)
+    if not points:
+        return None
+    return (to_us(act.at), act.id, points, _key(rule, act), act.label)
+
+
+def _key(rule: EngagementRule, act: ActivityFact) -> str:
+    kind = "booth_day" if rule.day_cap is not None else rule.once_per
+    place = (
+        f"b{act.booth_id}"
+        if act.booth_id is not None
+        else (f"x{act.exhibitor_id}" if act.exhibitor_id is not None else "-")
+    )
+    if kind == "booth_day":
+        return f"{place}:{act.at.astimezone(dt.UTC).date().isoformat()}"
+    if kind == "booth":
+        return place
+    if kind == "resource":
+        return f"r{act.resource_id}"
+    if kind == "session":
+        return f"s{act.session_id}"
+    return ""
+
+
+def count(rule: EngagementRule, entries: Iterable[Entry]) -> list[tuple[Entry, float]]:
+    """Which of a rule's candidate occurrences count, and for how many points."""
+    ordered = sorted(entries, key=lambda e: (e[0], e[1]))
+    if rule.once_per is not None:
+        seen: set[str] = set()
+        firsts = []
+        for e in ordered:
+            if e[3] not in seen:
+                seen.add(e[3])
+                firsts.append(e)
+        ordered = firsts
+    if rule.cap is not None:
+        ordered = ordered[: rule.cap]
+    if rule.day_cap is None:
+        return [(e, e[2]) for e in ordered]
+    used: dict[str, float] = {}
+    counted = []
+    for e in ordered:
+        room = rule.day_cap - used.get(e[3], 0.0)
+        if room > 0:
+            points = min(e[2], room)
+            used[e[3]] = used.get(e[3], 0.0) + points
+            counted.append((e, points))
+    return counted
+
+
+def finish(
+    fit_: Fit,
+    counted: dict[str, list[tuple[Entry, float]]],
+    *,
+    stage_rank: int,
+    hand_raised: bool,
+    last_us: int | None,
+    rules: Ruleset,
+    now: dt.datetime,
+) -> Score:
+    """The score from the counted occurrences of each rule (shared by full and incremental)."""
+    now_us = to_us(now)
+    half_life_us = rules.half_life_days * US_PER_DAY
+    groups: dict[str, float] = dict.fromkeys(rules.groups, 0.0)
+    totals: dict[tuple[str, str], float] = {}
+    ids: dict[tuple[str, str], list[int]] = {}
+    for rule_id, rule in rules.engagement.items():
+        for entry, points in counted.get(rule_id, []):
+            decayed = points * 0.5 ** (max(0, now_us - entry[0]) / half_life_us)
+            groups[rule.group] += decayed
+            slot = (rule_id, entry[4])
+            totals[slot] = totals.get(slot, 0.0) + decayed
+            ids.setdefault(slot, []).append(entry[1])
+    contributions = [
+        Contribution(
+            rule_id,
+            total,
+            _label(rules, rule_id, title, total, ids[rule_id, title]),
+            tuple(ids[rule_id, title]),
+        )
+        for (rule_id, title), total in totals.items()
+    ]
+    engagement = 0.0
+    for group, total in groups.items():
+        cap = rules.groups[group]
+        if total > cap:
+            contributions.append(
+                Contribution(
+                    f"cap.{group}",
+                    cap - total,
+                    f"{_fmt(cap - total)} over the {group} cap of {cap:g}",
+                )
+            )
+            total = cap
+        engagement += total
+    engagement = min(100.0, max(0.0, engagement))
+    contributions.sort(key=lambda c: (-c.points, c.rule, c.label))
+    tier = 4
+    for number, threshold in ((3, rules.tiers.t3), (2, rules.tiers.t2), (1, rules.tiers.t1)):
+        if engagement >= threshold:
+            tier = number
+    cell = "F" if fit_.grade == "F" else f"{fit_.grade}{tier}"
+    hand_ok = fit_.grade != "F" and GRADE_ORDER.index(fit_.grade) <= GRADE_ORDER.index(
+        rules.hand_raise_min_grade
+    )
+    by = "cell" if cell in rules.mql_cells else ("hand_raise" if hand_raised and hand_ok else None)
+    return Score(
+        fit=fit_.points,
+        grade=fit_.grade,
+        engagement=engagement,
+        tier=tier,
+        cell=cell,
+        buying_stage=BUYING_STAGES[stage_rank] if stage_rank >= 0 else None,
+        hand_raised=hand_raised,
+        qualifies_mql=by is not None,
+        mql_by=by,
+        gate=fit_.gate,
+        outside_territory=fit_.outside_territory,
+        last_activity_at=from_us(last_us) if last_us is not None else None,
+        contributions=fit_.reasons + tuple(contributions),
+    )
+
+
+def stage_of(act: ActivityFact, rules: Ruleset) -> int:
+    rank = STAGE_RANK.get(act.stage or "", -1)
+    signal = rules.stage_signals.get(act.type)
+    return max(rank, STAGE_RANK[signal]) if signal else rank
+
+
+def score(
+    profile: Profile,
+    activities: Sequence[ActivityFact],
+    rules: Ruleset,
+    override: ExhibitorOverride | None,
+    now: dt.datetime,
+) -> Score:
+    """The full recompute: every activity, in any order."""
+    candidates: dict[str, list[Entry]] = {rule_id: [] for rule_id in rules.engagement}
+    for a in activities:
+        for rule_id, rule in rules.rules_for(a.type):
+            if (e := entry_for(rule, a, override)) is not None:
+                candidates[rule_id].append(e)
+    counted = {
+        rule_id: count(rules.engagement[rule_id], entries)
+        for rule_id, entries in candidates.items()
+    }
+    return finish(
+        fit(profile, rules, override),
+        counted,
+        stage_rank=max((stage_of(a, rules) for a in activities), default=-1),
+        hand_raised=any(a.type in rules.hand_raise_types for a in activities),
+        last_us=max((to_us(a.at) for a in activities), default=None),
+        rules=rules,
+        now=now,
+    )
+
+
+def _fmt(points: float) -> str:
+    rounded = round(points, 1)
+    return f"{rounded:+g}" if rounded else "0"
+
+
+def _label(rules: Ruleset, rule_id: str, title: str, points: float, ids: list[int]) -> str:
+    rule = rules.engagement[rule_id]
+    fallback = {"booth.visit": "a booth", "booth.dwell": "a booth", "chat.message": "staff"}
+    text = rule.label.format(title=title or fallback.get(rule.type, "it"))
+    times = f" ({len(ids)} times)" if len(ids) > 1 else ""
+    return f"{_fmt(points)} {text}{times}"

@@ -1,0 +1,103 @@
+"""The `leads.rescore` job: an asyncio task that rescores an event, committing per batch.
+
+Progress lives on the RulesVersion row (rescore_total, rescore_done, rescore_finished_at,
+rescore_error) so the page and `GET /scoring` can show it. The task runs in the process
+that started it; if that process stops, the row keeps `rescore_finished_at` empty and the
+next save (or `run_rescore`) starts over: rescoring is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import utcnow
+from app.events.models import Event
+from app.leads import repository
+from app.leads.models import RulesVersion
+from app.leads.rescore import RescoreProgress, rescore_event
+
+log = structlog.get_logger()
+_running: set[asyncio.Task[None]] = set()
+
+
+def start_rescore(
+    sessionmaker: async_sessionmaker[AsyncSession], *, version_id: int, batch_size: int = 2000
+) -> asyncio.Task[None]:
+    """Start the job in the background; call it after the version's transaction commits."""
+    task = asyncio.create_task(
+        run_rescore(sessionmaker, version_id=version_id, batch_size=batch_size)
+    )
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return task
+
+
+async def wait_for_jobs() -> None:
+    """Let running jobs finish (tests, shutdown)."""
+    while _running:
+        await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+async def _wait_visible(
+    sessionmaker: async_sessionmaker[AsyncSession], version_id: int
+) -> RulesVersion | None:
+    # The request that saved the version may still be committing.
+    for _ in range(200):
+        async with sessionmaker() as db:
+            row = await db.get(RulesVersion, version_id)
+        if row is not None:
+            return row
+        await asyncio.sleep(0.05)
+    return None
+
+
+async def run_rescore(
+    sessionmaker: async_sessionmaker[AsyncSession], *, version_id: int, batch_size: int = 2000
+) -> None:
+    row = await _wait_visible(sessionmaker, version_id)
+    if row is None:
+        log.warning("leads.rescore.missing_version", version_id=version_id)
+        return
+    async with sessionmaker() as db:
+        event = await db.get(Event, row.event_id)
+        assert event is not None  # noqa: S101
+        total = await repository.count_leads(db, event.id)
+        await repository.set_rescore_progress(
+            db,
+            version_id,
+            rescore_total=total,
+            rescore_done=0,
+            rescore_started_at=utcnow(),
+            rescore_finished_at=None,
+            rescore_error=None,
+        )
+        await db.commit()
+
+        async def _after(progress: RescoreProgress) -> None:
+            await repository.set_rescore_progress(db, version_id, rescore_done=progress.done)
+            await db.commit()
+
+        try:
+            progress = await rescore_event(
+                db, event=event, batch_size=batch_size, after_batch=_after
+            )
+        except Exception as exc:
+            await db.rollback()
+            log.exception("leads.rescore.failed", version_id=version_id)
+            await repository.set_rescore_progress(db, version_id, rescore_error=str(exc)[:500])
+            await db.commit()
+            return
+        await repository.set_rescore_progress(
+            db, version_id, rescore_done=progress.done, rescore_finished_at=utcnow()
+        )
+        await db.commit()
+        log.info(
+            "leads.rescore.finished",
+            version_id=version_id,
+            leads=progress.done,
+            activities=progress.activities,
+            promoted=progress.promoted,
+        )

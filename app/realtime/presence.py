@@ -1,0 +1,192 @@
+"""Presence: who is in which booth or session now, and the dwell time their visits add up to.
+
+Counts go to everyone on the place's channel; identities only to the booth's staff (and
+organizers), and only of attendees who consented to share their details with exhibitors.
+A visit ends when the visitor's last tab leaves or stops heartbeating; its seconds are
+recorded once as `booth.dwell`, keyed by the visit's start so no worker can record it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.booths.models import Booth
+from app.events.models import Event
+from app.realtime import access, channels, leads_bridge
+from app.realtime.connection import Connection
+from app.realtime.presence_store import Change, Visit
+from app.realtime.protocol import push
+from app.realtime.runtime import Realtime
+
+log = structlog.get_logger()
+
+PLACE_KINDS = frozenset({"booth", "session"})
+Publish = tuple[str, bytes]
+
+
+def dwell_key(booth_id: int, registration_id: int, visit: Visit) -> str:
+    return f"booth.dwell:{booth_id}:{registration_id}:{round(visit.started * 1000)}"
+
+
+async def visitor_card(
+    db: AsyncSession, *, event_id: int, exhibitor_id: int, account_id: int
+) -> dict[str, object] | None:
+    """The identity staff may see: only of a consenting, non-erased registration."""
+    reg = await access.registration(db, event_id, account_id)
+    if reg is None or reg.consent_share_at is None or reg.erased_at is not None:
+        return None
+    return {
+        "account_id": account_id,
+        "registration_id": reg.id,
+        "name": " ".join(p for p in (reg.first_name, reg.last_name) if p),
+        "company": reg.company,
+        "job_title": reg.job_title,
+        "country": reg.country,
+        "lead": await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=reg.id),
+    }
+
+
+async def record_dwell(db: AsyncSession, visit: Visit) -> int | None:
+    """Record a finished booth visit as `booth.dwell` seconds; returns the seconds recorded."""
+    kind, ident = channels.parse(visit.place)
+    if kind != "booth" or visit.seconds < 1:
+        return None
+    booth = await db.get(Booth, ident)
+    if booth is None:
+        return None
+    event = await db.get(Event, booth.event_id)
+    reg = await access.registration(db, booth.event_id, visit.visitor)
+    if event is None or reg is None:
+        return None  # staff and organizers walking through are not leads
+    await leads_bridge.record_activity(
+        db,
+        event=event,
+        registration=reg,
+        type="booth.dwell",
+        value=visit.seconds,
+        exhibitor_id=booth.exhibitor_id,
+        booth_id=booth.id,
+        idempotency_key=dwell_key(booth.id, reg.id, visit),
+    )
+    return visit.seconds
+
+
+async def consequences(db: AsyncSession, change: Change) -> list[Publish]:
+    """Dwell and staff-feed work for one presence change; returns what to publish after commit."""
+    out: list[Publish] = []
+    kind, ident = channels.parse(change.place)
+    if change.entered or change.visit is not None:
+        out.append(
+            (change.place, push("presence.count", {"place": change.place, "count": change.count}))
+        )
+    if kind != "booth" or not (change.entered or change.visit is not None):
+        return out
+    booth = await db.get(Booth, ident)
+    if booth is None:
+        return out
+    body: dict[str, object] = {"booth_id": booth.id, "count": change.count}
+    if change.visit is not None:
+        body["seconds"] = await record_dwell(db, change.visit)
+    body["visitor"] = await visitor_card(
+        db, event_id=booth.event_id, exhibitor_id=booth.exhibitor_id, account_id=change.visitor
+    )
+    event = "staff.visitor_entered" if change.entered else "staff.visitor_left"
+    out.append((channels.staff(booth.exhibitor_id), push(event, body)))
+    return out
+
+
+async def enter(
+    rt: Realtime, db: AsyncSession, conn: Connection, place: str
+) -> tuple[int, list[Publish]]:
+    """Enter (or heartbeat) `place` with this tab; returns the count and what to publish."""
+    kind, ident = _place(place)
+    event_id, _exhibitor_id = await access.place_event(db, kind, ident)
+    if await access.membership(db, conn.account_id, event_id) is None:
+        raise access.Denied("Register for this event first.")
+    change = await rt.presence.enter(place, conn.id, conn.account_id, rt.clock())
+    conn.places.add(place)
+    return change.count, await consequences(db, change)
+
+
+async def leave(
+    rt: Realtime, db: AsyncSession, conn: Connection, place: str
+) -> tuple[int, list[Publish]]:
+    conn.places.discard(place)
+    change = await rt.presence.leave(place, conn.id, rt.clock())
+    if change is None:
+        return await rt.presence.count(place), []
+    return change.count, await consequences(db, change)
+
+
+async def snapshot(
+    rt: Realtime, db: AsyncSession, account_id: int, place: str
+) -> dict[str, object]:
+    """Count for any member; identities of consenting visitors for the booth's staff."""
+    kind, ident = _place(place)
+    event_id, exhibitor_id = await access.place_event(db, kind, ident)
+    member = await access.membership(db, account_id, event_id)
+    if member is None:
+        raise access.Denied("Register for this event first.")
+    result: dict[str, object] = {"place": place, "count": await rt.presence.count(place)}
+    if exhibitor_id is not None and (member.is_organizer or member.staffs(exhibitor_id)):
+        cards = []
+        for visitor in await rt.presence.visitors(place):
+            card = await visitor_card(
+                db, event_id=event_id, exhibitor_id=exhibitor_id, account_id=visitor
+            )
+            if card is not None:
+                cards.append(card)
+        result["visitors"] = cards
+    return result
+
+
+async def apply(rt: Realtime, changes: list[Change]) -> None:
+    """Record and publish changes that happened outside a command (disconnects, timeouts)."""
+    if not changes:
+        return
+    publishes: list[Publish] = []
+    async with rt.sessionmaker() as db, db.begin():
+        for change in changes:
+            publishes += await consequences(db, change)
+    for channel, data in publishes:
+        await rt.hub.publish(channel, data)
+
+
+async def leave_all(rt: Realtime, conn: Connection) -> None:
+    """The tab closed: leave every place it was in."""
+    changes = []
+    for place in tuple(conn.places):
+        change = await rt.presence.leave(place, conn.id, rt.clock())
+        if change is not None:
+            changes.append(change)
+    conn.places.clear()
+    await apply(rt, changes)
+
+
+async def sweep(rt: Realtime) -> int:
+    """Drop tabs that stopped heartbeating (a crashed worker's too); returns how many."""
+    changes = await rt.presence.expire(rt.clock() - rt.limits.presence_timeout)
+    await apply(rt, changes)
+    return len(changes)
+
+
+async def sweeper(rt: Realtime) -> None:
+    while True:
+        await asyncio.sleep(rt.limits.presence_sweep)
+        try:
+            await sweep(rt)
+        except Exception:
+            log.exception("presence.sweep_failed")
+
+
+def _place(place: str) -> tuple[str, int]:
+    try:
+        kind, ident = channels.parse(place)
+    except ValueError:
+        raise access.Denied("That is not a place.") from None
+    if kind not in PLACE_KINDS:
+        raise access.Denied("Presence is kept for booths and sessions.")
+    return kind, ident

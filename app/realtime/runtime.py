@@ -1,0 +1,58 @@
+"""The realtime runtime of one process: hub, limits, presence store and live connections."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.realtime.connection import Connection
+from app.realtime.hub import Hub
+from app.realtime.presence_store import PresenceStore
+from app.realtime.protocol import push
+
+
+@dataclass
+class Limits:
+    max_frame_bytes: int = 16 * 1024
+    send_queue: int = 256
+    rate_per_second: float = 20.0
+    rate_burst: int = 40
+    lifetime_seconds: float = 4 * 3600.0
+    resume_window: int = 500
+    presence_timeout: float = 45.0
+    presence_sweep: float = 10.0
+
+
+RESYNC = push("realtime.resync", {}).decode()
+
+
+@dataclass
+class Realtime:
+    hub: Hub
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    presence: PresenceStore
+    limits: Limits = field(default_factory=Limits)
+    connections: set[Connection] = field(default_factory=set)
+    clock: Callable[[], float] = time.time
+
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(
+            origin_of(url) for url in (self.settings.base_url, *self.settings.trusted_origins)
+        )
+
+    def resync(self) -> None:
+        """The hub reconnected: ask every client to resume from the database."""
+        for conn in tuple(self.connections):
+            conn.send(RESYNC)
+
+
+def origin_of(url: str) -> str:
+    """`https://example.org:8443` from any URL (the form browsers send in `Origin`)."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()

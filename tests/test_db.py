@@ -1,0 +1,84 @@
+"""The database layer: one transaction per request, UTC timestamps, SQLite pragmas."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Account
+from app.db import DbSession
+from app.errors import Conflict
+from tests.factories import make_event
+
+
+def _add_routes(app: FastAPI) -> None:
+    @app.post("/api/_test/ok")
+    async def ok(db: DbSession) -> dict[str, str]:
+        db.add(Account(email="kept@example.com"))
+        return {"status": "ok"}
+
+    @app.post("/api/_test/fail")
+    async def fail(db: DbSession) -> dict[str, str]:
+        db.add(Account(email="lost@example.com"))
+        await db.flush()
+        raise Conflict("refused on purpose")
+
+
+async def _emails(db: AsyncSession) -> list[str | None]:
+    return list((await db.execute(select(Account.email).order_by(Account.email))).scalars())
+
+
+async def test_request_commits_when_handler_returns(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    _add_routes(app)
+    assert (await client.post("/api/_test/ok")).status_code == 200
+    assert await _emails(db) == ["kept@example.com"]
+
+
+async def test_request_rolls_back_when_handler_raises(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    _add_routes(app)
+    response = await client.post("/api/_test/fail")
+    assert response.status_code == 409
+    assert response.json()["error"] == {"code": "app.conflict", "message": "refused on purpose"}
+    assert await _emails(db) == []
+
+
+async def test_timestamps_come_back_timezone_aware_utc(db: AsyncSession) -> None:
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    event = await make_event(db, starts_at=dt.datetime(2026, 3, 1, 9, 0, tzinfo=berlin))
+    event_id = event.id
+    await db.commit()
+    db.expire_all()
+    row = (await db.execute(select(type(event)).where(type(event).id == event_id))).scalar_one()
+    assert row.starts_at == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    assert row.starts_at.tzinfo is not None
+
+
+async def test_naive_timestamps_are_refused(db: AsyncSession) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        await make_event(db, starts_at=dt.datetime(2026, 3, 1, 9, 0))
+
+
+async def test_foreign_keys_are_enforced(db: AsyncSession) -> None:
+    orphan = text(
+        "INSERT INTO auth_sessions (token_hash, account_id, created_at, expires_at, user_agent) "
+        "VALUES ('x', 999, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '')"
+    )
+    with pytest.raises(IntegrityError):
+        await db.execute(orphan)
+
+
+async def test_sqlite_runs_in_wal_mode(db: AsyncSession) -> None:
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("a SQLite setting")
+    assert (await db.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+    assert (await db.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
