@@ -1,11 +1,11 @@
-"""Exhibitor (a company in one event), its Booth and the Booth's Resources."""
+"""Exhibitor (a company in one event), its Booth, the Booth's Resources, meetings and consents."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -78,4 +78,83 @@ class Resource(Base):
     file_path: Mapped[str | None] = mapped_column(String(300))
     content_type: Mapped[str | None] = mapped_column(String(100))
     size_bytes: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MeetingStatus(StrEnum):
+    requested = "requested"
+    confirmed = "confirmed"
+    cancelled = "cancelled"
+
+
+ACTIVE_MEETING_STATUSES = frozenset({MeetingStatus.requested, MeetingStatus.confirmed})
+
+
+class MeetingSlot(Base):
+    """A time a staff member of an exhibitor offers for one meeting."""
+
+    __tablename__ = "meeting_slots"
+    __table_args__ = (Index("ix_meeting_slots_exhibitor_starts", "exhibitor_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exhibitor_id: Mapped[int] = mapped_column(ForeignKey("exhibitors.id", ondelete="CASCADE"))
+    staff_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class MeetingRequest(Base):
+    """An attendee's booking of a slot. `active_slot_id` equals `slot_id` while the booking
+    holds the slot and is NULL once cancelled: its unique constraint makes a double booking
+    impossible even when two requests race (NULLs never clash, on SQLite and PostgreSQL)."""
+
+    __tablename__ = "meeting_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_slots.id", ondelete="CASCADE"), index=True
+    )
+    active_slot_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.requested)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BoothConsent(Base):
+    """An attendee's answer, for one exhibitor, to "share my contact details with them?"."""
+
+    __tablename__ = "booth_consents"
+    __table_args__ = (UniqueConstraint("registration_id", "exhibitor_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
+    exhibitor_id: Mapped[int] = mapped_column(
+        ForeignKey("exhibitors.id", ondelete="CASCADE"), index=True
+    )
+    shared: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InfoRequest(Base):
+    """"Request more information": the attendee's virtual business card, once a day a booth."""
+
+    __tablename__ = "info_requests"
+    __table_args__ = (UniqueConstraint("exhibitor_id", "registration_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exhibitor_id: Mapped[int] = mapped_column(
+        ForeignKey("exhibitors.id", ondelete="CASCADE"), index=True
+    )
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[str] = mapped_column(String(10))  # the event's local date, YYYY-MM-DD
+    message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

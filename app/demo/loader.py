@@ -22,40 +22,15 @@ from app.config import Settings
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.demo.attendees import AttendeeProfile, attendee_profiles
 from app.demo.exhibitors import EXHIBITORS, ExhibitorSpec, ResourceSpec
+from app.demo.logins import DEMO_PASSWORD, LOGINS, add_logins, summary
 from app.demo.pdf import tiny_pdf
 from app.demo.program import SESSIONS, SPEAKERS, SessionSpec
 from app.events.models import Event, EventStatus, Registration, Role, RoleName
 from app.sessions.models import ProgramSession, Speaker, session_speakers
 
 DEMO_SLUG = "ai-expo"
-DEMO_PASSWORD = "expohall-demo"  # noqa: S105 - printed on purpose: it is the demo's password
 DEMO_TIMEZONE = "Europe/Berlin"
 ATTENDEE_COUNT = 300
-
-
-@dataclass(frozen=True, slots=True)
-class DemoLogin:
-    email: str
-    display_name: str
-    role: RoleName
-    exhibitor_slug: str | None = None
-
-    def label(self, exhibitor_names: dict[str, str]) -> str:
-        if self.role is RoleName.organizer:
-            return "organizer (admin)"
-        if self.role is RoleName.staff and self.exhibitor_slug:
-            return f"exhibitor staff, {exhibitor_names[self.exhibitor_slug]}"
-        return "attendee (registered)"
-
-
-LOGINS = [
-    DemoLogin("organizer@expohall.test", "Olivia Grant", RoleName.organizer),
-    DemoLogin("staff@expohall.test", "Nora Vogel", RoleName.staff, "forgeline"),
-    DemoLogin("staff.lumora@expohall.test", "Kenji Mori", RoleName.staff, "lumora"),
-    DemoLogin("staff.kestrel@expohall.test", "Hannah Kraus", RoleName.staff, "kestrel-mlops"),
-    DemoLogin("staff.datastrand@expohall.test", "Luis Ortega", RoleName.staff, "datastrand"),
-    DemoLogin("attendee@expohall.test", "Lena Hoffmann", RoleName.attendee),
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +51,13 @@ async def load_demo(settings: Settings, *, reset: bool, if_empty: bool) -> str:
                 await _delete_demo(db, settings)
             demo = await _demo_event(db)
             if demo is not None:
-                return _summary(settings, demo, "The demo event is already loaded.")
+                return summary(settings, demo, "The demo event is already loaded.")
             if if_empty and not reset and await db.scalar(select(func.count()).select_from(Event)):
-                return _summary(
+                return summary(
                     settings, None, "The database already has events; the demo was not loaded."
                 )
             event = await _create_demo(db, settings, now=utcnow())
-            return _summary(settings, event, "Loaded the demo event.")
+            return summary(settings, event, "Loaded the demo event.")
     finally:
         await engine.dispose()
 
@@ -159,7 +134,7 @@ async def _create_demo(db: AsyncSession, settings: Settings, *, now: dt.datetime
     exhibitors = await _add_exhibitors(db, settings, event)
     await _add_program(db, event, exhibitors, now=now)
     password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow by design
-    await _add_logins(db, event, exhibitors, password_hash=password_hash, now=now)
+    await add_logins(db, event, exhibitors, password_hash=password_hash, now=now)
     await _add_attendees(db, event, password_hash=password_hash, now=now)
     return event
 
@@ -288,64 +263,6 @@ async def _add_program(
     await db.execute(insert(session_speakers), links)
 
 
-async def _account(db: AsyncSession, email: str, display_name: str, password_hash: str) -> Account:
-    """The account with this email, created or given the demo password."""
-    account = (await db.execute(select(Account).where(Account.email == email))).scalar_one_or_none()
-    if account is None:
-        account = Account(email=email, display_name=display_name)
-        db.add(account)
-    account.password_hash = password_hash
-    await db.flush()
-    return account
-
-
-async def _add_logins(
-    db: AsyncSession,
-    event: Event,
-    exhibitors: dict[str, Exhibitor],
-    *,
-    password_hash: str,
-    now: dt.datetime,
-) -> None:
-    for login in LOGINS:
-        account = await _account(db, login.email, login.display_name, password_hash)
-        exhibitor_id = exhibitors[login.exhibitor_slug].id if login.exhibitor_slug else None
-        db.add(
-            Role(
-                event_id=event.id, account_id=account.id, role=login.role, exhibitor_id=exhibitor_id
-            )
-        )
-        if login.role is RoleName.organizer:
-            account.is_admin = True
-        if login.role is RoleName.attendee:
-            first, last = login.display_name.split(" ", 1)
-            db.add(
-                Registration(
-                    event_id=event.id,
-                    account_id=account.id,
-                    email=login.email,
-                    first_name=first,
-                    last_name=last,
-                    company="Brandt Automotive Group",
-                    job_title="Head of Maintenance Engineering",
-                    phone="+49 711 555 0142",
-                    job_level="director",
-                    company_type="end_user",
-                    company_size="5001+",
-                    industry="manufacturing",
-                    country="DE",
-                    budget="approved",
-                    timeframe="3_6m",
-                    interests=["predictive maintenance", "computer vision", "edge"],
-                    consent_share_at=now - dt.timedelta(days=9),
-                    consent_marketing_at=now - dt.timedelta(days=9),
-                    created_at=now - dt.timedelta(days=9),
-                    updated_at=now - dt.timedelta(days=9),
-                )
-            )
-    await db.flush()
-
-
 async def _add_attendees(
     db: AsyncSession,
     event: Event,
@@ -436,19 +353,3 @@ def _registration_row(
         "created_at": at,
         "updated_at": at,
     }
-
-
-def _summary(settings: Settings, event: Event | None, headline: str) -> str:
-    """Where to go and how to log in; the CLI prints it after every `expohall demo`."""
-    base = settings.base_url.rstrip("/")
-    names = {spec.slug: spec.name for spec in EXHIBITORS}
-    if event is None:
-        return f"{headline}\nRun `expohall demo --reset` to add it next to them, then open {base}"
-    lines = [headline, f"{event.name}: {base}/e/{event.slug}", "", f"Open {base}", ""]
-    lines.append("Demo logins (the password is the same for all):")
-    width = max(len(login.email) for login in LOGINS)
-    lines.append(f"  {'EMAIL':<{width}}  {'PASSWORD':<{len(DEMO_PASSWORD)}}  ROLE")
-    lines += [
-        f"  {login.email:<{width}}  {DEMO_PASSWORD}  {login.label(names)}" for login in LOGINS
-    ]
-    return "\n".join(lines)

@@ -23,6 +23,7 @@ from app.events import privacy, vocab
 from app.events.errors import CannotCreateEvents, FieldsInvalid, SlugTaken
 from app.events.models import Event, EventStatus, Registration, RoleName
 from app.events.schemas import (
+    PROFILE_FIELDS,
     EventCreate,
     EventUpdate,
     InvitationCreate,
@@ -39,22 +40,6 @@ from app.templating import templates
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
-REGISTRATION_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "company",
-    "job_title",
-    "job_level",
-    "company_type",
-    "company_size",
-    "industry",
-    "country",
-    "budget",
-    "timeframe",
-    "phone",
-    "interests",
-)
 VOCABULARIES = {
     "job_levels": vocab.JOB_LEVELS,
     "company_types": vocab.COMPANY_TYPES,
@@ -255,7 +240,7 @@ def _registration_values(
 ) -> dict[str, Any]:
     if registration is None:
         return {"email": account.email if account else ""}
-    values: dict[str, Any] = {name: getattr(registration, name) for name in REGISTRATION_FIELDS}
+    values: dict[str, Any] = {name: getattr(registration, name) for name in PROFILE_FIELDS}
     values["interests"] = ", ".join(registration.interests or [])
     values["consent_share"] = registration.consent_share_at is not None
     values["consent_marketing"] = registration.consent_marketing_at is not None

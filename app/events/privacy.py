@@ -1,10 +1,13 @@
 """Download-my-data and delete-my-account, generic over every table that points at a person.
 
-A table is about an account when one of its columns has a foreign key to `accounts`
+A row is about an account when one of its columns has a foreign key to `accounts`
 (or, without a foreign key, is named `account_id`); it is about a registration when a
-column points at `registrations` (or is named `registration_id` / `attendee_id`). The
-export includes all such rows; erasure blanks the columns listed in PERSONAL_COLUMNS.
-Later domains register their personal columns at import time, for example:
+column points at `registrations` (or is named `registration_id` / `attendee_id`).
+Columns that record who acted on someone else's row (`deleted_by_id`, `owner_id`, ...)
+do not count: a moderator's export must not contain the messages they removed. A domain
+can name its owner columns explicitly in OWNER_COLUMNS. The export includes every such
+row; erasure blanks the columns listed in PERSONAL_COLUMNS. Later domains register
+their columns at import time, for example:
 
     PERSONAL_COLUMNS.setdefault("chat_messages", []).append("body")
 """
@@ -40,7 +43,10 @@ PERSONAL_COLUMNS: dict[str, list[str]] = {
         "consent_marketing_at",
     ],
 }
+# Table name -> the columns naming the person a row is about (overrides the detection).
+OWNER_COLUMNS: dict[str, list[str]] = {}
 ACCOUNT_NAMES = frozenset({"account_id"})
+ACTOR_NAMES = frozenset({"owner_id", "actor_id"})
 REGISTRATION_NAMES = frozenset({"registration_id", "attendee_id"})
 # Secrets stay out of the export even though they are "about" the account.
 SECRET_MARKERS = ("_hash", "password", "secret")
@@ -54,7 +60,12 @@ def _references(table: Table) -> tuple[list[Column[Any]], list[Column[Any]]]:
     """The columns of `table` that point at accounts, and those that point at registrations."""
     to_accounts: list[Column[Any]] = []
     to_registrations: list[Column[Any]] = []
+    explicit = OWNER_COLUMNS.get(table.name)
     for column in table.columns:
+        if explicit is not None and column.name not in explicit:
+            continue
+        if explicit is None and (column.name in ACTOR_NAMES or column.name.endswith("_by_id")):
+            continue
         targets = {fk.column.table.name for fk in column.foreign_keys}
         if "accounts" in targets or (not targets and column.name in ACCOUNT_NAMES):
             to_accounts.append(column)

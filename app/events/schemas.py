@@ -214,6 +214,25 @@ class EventRead(BaseModel):
     status: EventStatus
 
 
+# The profile fields a form edits one-to-one (consents are stored as times, see the service).
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "job_title",
+    "job_level",
+    "company_type",
+    "company_size",
+    "industry",
+    "country",
+    "budget",
+    "timeframe",
+    "phone",
+    "interests",
+)
+
+
 class RegistrationForm(BaseModel):
     """The attendee profile of one event, as entered in the registration or profile form."""
 

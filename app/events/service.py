@@ -33,6 +33,7 @@ from app.events.errors import (
 )
 from app.events.models import Event, EventStatus, Invitation, Registration, RoleName
 from app.events.schemas import (
+    PROFILE_FIELDS,
     EventCreate,
     EventUpdate,
     InvitationCreate,
@@ -324,22 +325,7 @@ class RegistrationService:
 
     @staticmethod
     def _apply(registration: Registration, form: RegistrationForm, now: dt.datetime) -> None:
-        for name in (
-            "first_name",
-            "last_name",
-            "email",
-            "company",
-            "job_title",
-            "job_level",
-            "company_type",
-            "company_size",
-            "industry",
-            "country",
-            "budget",
-            "timeframe",
-            "phone",
-            "interests",
-        ):
+        for name in PROFILE_FIELDS:
             setattr(registration, name, getattr(form, name))
         # A consent keeps the time it was first given; withdrawing it clears the time.
         registration.consent_share_at = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,8 @@ class CurrentRules:
 
 
 _DEFAULTS = CurrentRules(0, Ruleset())
-_parsed: dict[int, CurrentRules] = {}
+# Parsed rulesets by row identity (created_at too: SQLite may reuse ids of deleted rows).
+_parsed: dict[tuple[int, int, dt.datetime], CurrentRules] = {}
 
 
 def parse_overrides(data: Mapping[str, Any]) -> dict[int, ExhibitorOverride]:
@@ -40,7 +42,8 @@ async def current_rules(db: AsyncSession, event: Event) -> CurrentRules:
     row = await repository.latest_rules(db, event.id)
     if row is None:
         return _DEFAULTS
-    cached = _parsed.get(row.id)
+    key = (row.id, row.version, row.created_at)
+    cached = _parsed.get(key)
     if cached is None:
         if len(_parsed) > 256:
             _parsed.clear()
@@ -50,7 +53,7 @@ async def current_rules(db: AsyncSession, event: Event) -> CurrentRules:
             parse_overrides(row.overrides),
             row.id,
         )
-        _parsed[row.id] = cached
+        _parsed[key] = cached
     return cached
 
 

@@ -46,6 +46,8 @@ async def stop_realtime(app: FastAPI) -> None:
 
 
 def include_realtime(app: FastAPI) -> None:
+    from app.realtime.console import router as console_router
     from app.realtime.endpoint import router
 
     app.include_router(router)
+    app.include_router(console_router)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:36:01.519056
+Create Date: 2026-11-23 13:45:56.240638
 """
 
 from collections.abc import Sequence
@@ -217,6 +217,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_speakers_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "booth_consents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_booth_consents_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_booth_consents_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_booth_consents")),
+        sa.UniqueConstraint(
+            "registration_id",
+            "exhibitor_id",
+            name=op.f("uq_booth_consents_registration_id_exhibitor_id"),
+        ),
+    )
+    with op.batch_alter_table("booth_consents", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_booth_consents_exhibitor_id"), ["exhibitor_id"], unique=False
+        )
+
+    op.create_table(
         "booths",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -246,6 +277,42 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("booths", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_booths_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
+        "info_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.String(length=10), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_info_requests_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_info_requests_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_info_requests")),
+        sa.UniqueConstraint(
+            "exhibitor_id",
+            "registration_id",
+            "day",
+            name=op.f("uq_info_requests_exhibitor_id_registration_id_day"),
+        ),
+    )
+    with op.batch_alter_table("info_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_info_requests_exhibitor_id"), ["exhibitor_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_info_requests_registration_id"), ["registration_id"], unique=False
+        )
 
     op.create_table(
         "invitations",
@@ -349,6 +416,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_leads_event_stage", ["event_id", "stage"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_leads_registration_id"), ["registration_id"], unique=False
+        )
+
+    op.create_table(
+        "meeting_slots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=False),
+        sa.Column("staff_account_id", sa.Integer(), nullable=True),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_meeting_slots_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_meeting_slots_staff_account_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_slots")),
+    )
+    with op.batch_alter_table("meeting_slots", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_meeting_slots_exhibitor_starts", ["exhibitor_id", "starts_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_meeting_slots_staff_account_id"), ["staff_account_id"], unique=False
         )
 
     op.create_table(
@@ -529,6 +626,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("lead_transitions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lead_transitions_lead_id"), ["lead_id"], unique=False)
+
+    op.create_table(
+        "meeting_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("slot_id", sa.Integer(), nullable=False),
+        sa.Column("active_slot_id", sa.Integer(), nullable=True),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_meeting_requests_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["slot_id"],
+            ["meeting_slots.id"],
+            name=op.f("fk_meeting_requests_slot_id_meeting_slots"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_requests")),
+        sa.UniqueConstraint("active_slot_id", name=op.f("uq_meeting_requests_active_slot_id")),
+    )
+    with op.batch_alter_table("meeting_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_meeting_requests_registration_id"), ["registration_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_meeting_requests_slot_id"), ["slot_id"], unique=False)
 
     op.create_table(
         "resources",
@@ -766,6 +894,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_resources_booth_id"))
 
     op.drop_table("resources")
+    with op.batch_alter_table("meeting_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meeting_requests_slot_id"))
+        batch_op.drop_index(batch_op.f("ix_meeting_requests_registration_id"))
+
+    op.drop_table("meeting_requests")
     with op.batch_alter_table("lead_transitions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lead_transitions_lead_id"))
 
@@ -791,6 +924,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_program_sessions_event_id"))
 
     op.drop_table("program_sessions")
+    with op.batch_alter_table("meeting_slots", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meeting_slots_staff_account_id"))
+        batch_op.drop_index("ix_meeting_slots_exhibitor_starts")
+
+    op.drop_table("meeting_slots")
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_leads_registration_id"))
         batch_op.drop_index("ix_leads_event_stage")
@@ -801,10 +939,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invitations_event_id"))
 
     op.drop_table("invitations")
+    with op.batch_alter_table("info_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_info_requests_registration_id"))
+        batch_op.drop_index(batch_op.f("ix_info_requests_exhibitor_id"))
+
+    op.drop_table("info_requests")
     with op.batch_alter_table("booths", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_booths_event_id"))
 
     op.drop_table("booths")
+    with op.batch_alter_table("booth_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_booth_consents_exhibitor_id"))
+
+    op.drop_table("booth_consents")
     with op.batch_alter_table("speakers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_speakers_event_id"))
 

@@ -137,7 +137,7 @@ async def test_hall_colours_initials_avatar_by_accent_without_inline_style(
     event = await make_event(db, slug="cloudcon")
     await make_exhibitor(db, event, name="Red Rocket", booth={"accent_color": "#e03131"})
     await make_exhibitor(db, event, name="blue", booth={"accent_color": "#3b5bdb"})
-    await make_exhibitor(db, event, name="Broken", booth={"accent_color": "nonsense"})
+    await make_exhibitor(db, event, name="Broken", booth={"accent_color": "#zz!!zz"})
     await db.commit()
 
     html = (await client.get("/e/cloudcon/hall")).text

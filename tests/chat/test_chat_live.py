@@ -33,8 +33,9 @@ async def expo(db: AsyncSession) -> Expo:
     x.event = await make_event(db)
     exhibitor = await make_exhibitor(db, x.event)
     rival = await make_exhibitor(db, x.event)
-    from app.booths.models import Booth
     from sqlalchemy import select
+
+    from app.booths.models import Booth
 
     x.booth_id = (
         await db.execute(select(Booth.id).where(Booth.exhibitor_id == exhibitor.id))
@@ -132,9 +133,7 @@ async def test_join_beyond_the_resume_window_answers_gap(
             )
         joined = await ada.call("chat.join", {"room_id": room["id"], "after_seq": 1})
         page = await ada.call("chat.history", {"room_id": room["id"], "limit": 2})
-        older = await ada.call(
-            "chat.history", {"room_id": room["id"], "limit": 2, "before_seq": 4}
-        )
+        older = await ada.call("chat.history", {"room_id": room["id"], "limit": 2, "before_seq": 4})
     assert (joined["gap"], joined["messages"], joined["last_seq"]) == (True, [], 5)
     assert ([m["seq"] for m in page["messages"]], page["more"]) == ([4, 5], True)
     assert [m["seq"] for m in older["messages"]] == [2, 3]
@@ -189,9 +188,7 @@ async def test_staff_delete_and_mute_in_their_booth(ws_url: str, db: AsyncSessio
                 "chat.send", {"room_id": room["id"], "client_msg_id": "b", "body": "more spam"}
             )
         assert caught.value.code == "chat.muted"
-        await staff.call(
-            "chat.mute", {"room_id": room["id"], "account_id": ada_id, "muted": False}
-        )
+        await staff.call("chat.mute", {"room_id": room["id"], "account_id": ada_id, "muted": False})
         await ada.call("chat.send", {"room_id": room["id"], "client_msg_id": "c", "body": "ok"})
 
 
@@ -261,9 +258,7 @@ async def test_direct_messages_are_for_the_two_people(ws_url: str, db: AsyncSess
         client(ws_url, x.tokens["bob"]) as bob,
         client(ws_url, x.tokens["staff"]) as staff,
     ):
-        room = (await ada.call("chat.open", {"event_id": x.event.id, "account_id": bob_id}))[
-            "room"
-        ]
+        room = (await ada.call("chat.open", {"event_id": x.event.id, "account_id": bob_id}))["room"]
         await bob.call("chat.join", {"room_id": room["id"]})
         await ada.call("chat.send", {"room_id": room["id"], "client_msg_id": "1", "body": "hi"})
         assert (await bob.push("chat.message"))[2]["body"] == "hi"

@@ -47,9 +47,7 @@ async def test_concurrent_senders_get_gapless_unique_seqs(app: FastAPI, db: Asyn
     assert [s for s, _ in stored] == list(range(1, 41))
 
 
-async def test_concurrent_retries_of_one_send_store_it_once(
-    app: FastAPI, db: AsyncSession
-) -> None:
+async def test_concurrent_retries_of_one_send_store_it_once(app: FastAPI, db: AsyncSession) -> None:
     room_id, authors = await _room(db)
     seqs = await asyncio.gather(*[_send(app, room_id, authors[0], "same") for _ in range(10)])
     assert set(seqs) == {1}

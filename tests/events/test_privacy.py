@@ -90,9 +90,10 @@ async def test_download_my_data_has_registrations_and_no_secrets(
     assert data["other"]["api_tokens"][0]["name"]
 
 
-async def test_download_my_data_includes_rows_pointing_at_the_account(
-    client: httpx.AsyncClient, db: AsyncSession
+async def test_download_my_data_includes_rows_the_account_owns(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(privacy.OWNER_COLUMNS, "invitations", ["accepted_by_id"])
     account = await make_account(db)
     event = await make_event(db)
     invitation, _ = await make_invitation(db, event, role=RoleName.organizer)
@@ -103,6 +104,20 @@ async def test_download_my_data_includes_rows_pointing_at_the_account(
     [row] = data["other"]["invitations"]
     assert row["accepted_by_id"] == data["account"]["id"]
     assert "token_hash" not in row
+
+
+async def test_download_my_data_leaves_out_rows_the_account_only_acted_on(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    organizer = await make_account(db)
+    invitation, _ = await make_invitation(
+        db, await make_event(db), role=RoleName.organizer, email="someone@example.com"
+    )
+    invitation.created_by_id = organizer.id
+    await login_as(db, client, organizer)
+    data = (await client.get("/account/data.json")).json()
+    assert "invitations" not in data["other"]
+    assert "someone@example.com" not in json.dumps(data)
 
 
 async def test_download_my_data_anonymous_redirects_to_login(client: httpx.AsyncClient) -> None:
@@ -231,12 +246,14 @@ async def test_erase_blanks_registered_columns_of_other_tables(
     db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(privacy.PERSONAL_COLUMNS, "invitations", ["email"])
+    monkeypatch.setitem(privacy.OWNER_COLUMNS, "invitations", ["accepted_by_id"])
     account = await make_account(db)
     event = await make_event(db)
     exhibitor = await make_exhibitor(db, event)
     mine, _ = await make_invitation(db, event, exhibitor=exhibitor, email="me@example.com")
     mine.accepted_by_id = account.id
-    await make_invitation(db, event, email="them@example.com")
+    theirs, _ = await make_invitation(db, event, email="them@example.com")
+    theirs.created_by_id = account.id  # acting on a row does not make it yours
     await grant(db, account, event, RoleName.staff, exhibitor.id)
     await db.commit()
     await privacy.erase(db, account=account)

@@ -16,7 +16,9 @@ class RedisServer:
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is needed for this test (apt-get install redis-server)")
+            raise RuntimeError(
+                "redis-server is needed for this test (apt-get install redis-server)"
+            )
         self.binary = binary
         self.port = free_port()
         self.workdir = workdir

@@ -26,8 +26,8 @@ class Inbox:
         self.items.append((channel, payload))
         self.arrived.set()
 
-    async def wait_for(self, count: int, timeout: float = 5) -> list[tuple[str, str]]:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, within: float = 5) -> list[tuple[str, str]]:
+        async with asyncio.timeout(within):
             while len(self.items) < count:
                 self.arrived.clear()
                 await self.arrived.wait()

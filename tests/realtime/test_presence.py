@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.booths.models import Booth
 from app.events.models import RoleName
 from app.realtime import presence
-from app.realtime.presence_store import MemoryPresence, PresenceStore, RedisPresence
+from app.realtime.presence_store import MemoryPresence, PresenceStore, RedisPresence, Visit
 from tests.factories import (
     grant,
     make_account,
@@ -168,7 +168,7 @@ async def test_dwell_is_recorded_once_per_visit(app: FastAPI, db: AsyncSession) 
     assert event is not None
     reg = await make_registration(db, event)
     await db.commit()
-    visit = presence.Visit(f"booth:{booth_id}", reg.account_id or 0, 100.0, 160.4)
+    visit = Visit(f"booth:{booth_id}", reg.account_id or 0, 100.0, 160.4)
     assert presence.dwell_key(booth_id, reg.id, visit) == f"booth.dwell:{booth_id}:{reg.id}:100000"
     async with app.state.sessionmaker() as session, session.begin():
         assert await presence.record_dwell(session, visit) == 60

@@ -22,7 +22,7 @@ from app.booths.models import Booth
 from app.config import Settings
 from app.events.models import RoleName
 from app.main import create_app
-from tests.conftest import TEST_SECRET, make_settings
+from tests.conftest import TEST_SECRET
 from tests.factories import (
     grant,
     make_account,
@@ -198,7 +198,7 @@ async def test_a_redis_restart_mid_conversation_loses_nothing(
             await say(3)  # stored; its fan-out is lost with Redis
             await say(4)
             redis_server.start()
-            await bob.push("realtime.resync", timeout=20)
+            await bob.push("realtime.resync", within=20)
             joined = await bob.call("chat.join", {"room_id": room_id, "after_seq": seen[-1]})
             seen += [m["seq"] for m in joined["messages"]]
             await asyncio.sleep(0.2)

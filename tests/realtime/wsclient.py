@@ -31,7 +31,12 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
     """Serve `app` (its lifespan already running) with uvicorn in this event loop; yields ws://."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -62,8 +67,8 @@ class Client:
         self.pushes: list[list[Any]] = []
         self.answers: dict[Any, list[Any]] = {}
 
-    async def _read_one(self, timeout: float) -> list[Any]:
-        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+    async def _read_one(self, within: float) -> list[Any]:
+        raw = await asyncio.wait_for(self.ws.recv(), within)
         frame: list[Any] = json.loads(raw)
         if frame[1] is None and frame[0] not in ("success", "error"):
             self.pushes.append(frame)
@@ -71,11 +76,11 @@ class Client:
             self.answers[frame[1]] = frame
         return frame
 
-    async def raw(self, text: str | bytes, timeout: float = 5) -> list[Any]:
+    async def raw(self, text: str | bytes, within: float = 5) -> list[Any]:
         """Send anything; return the next answer frame."""
         await self.ws.send(text)
         while True:
-            frame = await self._read_one(timeout)
+            frame = await self._read_one(within)
             if frame[0] in ("success", "error"):
                 self.answers.pop(frame[1], None)
                 return frame
@@ -93,9 +98,9 @@ class Client:
             raise ServerError(data)
         return data
 
-    async def push(self, event: str, timeout: float = 5) -> list[Any]:
+    async def push(self, event: str, within: float = 5) -> list[Any]:
         """The next push named `event` (earlier ones of other names stay queued)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             for i, frame in enumerate(self.pushes):
                 if frame[0] == event:
@@ -107,7 +112,7 @@ class Client:
 
     async def no_push(self, event: str, wait: float = 0.3) -> None:
         try:
-            frame = await self.push(event, timeout=wait)
+            frame = await self.push(event, within=wait)
         except TimeoutError:
             return
         raise AssertionError(f"unexpected push {frame}")

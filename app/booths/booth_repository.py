@@ -1,0 +1,461 @@
+"""Queries of booth pages, self-service, meetings, consents and booth analytics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Account
+from app.booths.models import (
+    ACTIVE_MEETING_STATUSES,
+    Booth,
+    BoothConsent,
+    Exhibitor,
+    MeetingRequest,
+    MeetingSlot,
+    Resource,
+)
+from app.events.models import Invitation, Registration, Role, RoleName
+from app.leads.models import Activity
+
+AnyRow = Row[Any]
+
+# -- consent: the one place that says whether an exhibitor may know who an attendee is -------
+
+
+async def booth_consent(
+    db: AsyncSession, registration_id: int, exhibitor_id: int
+) -> BoothConsent | None:
+    return (
+        await db.execute(
+            select(BoothConsent).where(
+                BoothConsent.registration_id == registration_id,
+                BoothConsent.exhibitor_id == exhibitor_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def shares_with(db: AsyncSession, registration: Registration, exhibitor_id: int) -> bool:
+    """True when `exhibitor_id` may see who `registration` is.
+
+    The attendee's answer at that booth wins; without one, the event-wide consent decides.
+    The lead engine calls this before it creates or updates an exhibitor lead.
+    """
+    if registration.erased_at is not None:
+        return False
+    answer = await booth_consent(db, registration.id, exhibitor_id)
+    if answer is not None:
+        return answer.shared
+    return registration.consent_share_at is not None
+
+
+def shares_clause(exhibitor_id: Any) -> ColumnElement[bool]:
+    """SQL twin of `shares_with`, correlated to `Registration`: for lead lists and exports.
+
+    `exhibitor_id` is a column (e.g. `Lead.exhibitor_id`) or a plain integer.
+    """
+    answered = select(BoothConsent.id).where(
+        BoothConsent.registration_id == Registration.id,
+        BoothConsent.exhibitor_id == exhibitor_id,
+    )
+    said_yes = exists(answered.where(BoothConsent.shared.is_(True)))
+    return and_(
+        Registration.erased_at.is_(None),
+        or_(said_yes, and_(Registration.consent_share_at.is_not(None), ~exists(answered))),
+    )
+
+
+async def save_consent(
+    db: AsyncSession, *, registration_id: int, exhibitor_id: int, shared: bool, at: dt.datetime
+) -> BoothConsent:
+    """Insert or change the answer; a concurrent first answer is updated, not duplicated."""
+    row = await booth_consent(db, registration_id, exhibitor_id)
+    if row is None:
+        row = BoothConsent(
+            registration_id=registration_id, exhibitor_id=exhibitor_id, shared=shared, at=at
+        )
+        try:
+            async with db.begin_nested():
+                db.add(row)
+                await db.flush()
+            return row
+        except IntegrityError:
+            row = await booth_consent(db, registration_id, exhibitor_id)
+            assert row is not None  # noqa: S101
+    row.shared, row.at = shared, at
+    await db.flush()
+    return row
+
+
+# -- exhibitors, booths, resources ------------------------------------------------------------
+
+
+async def exhibitor_booth(
+    db: AsyncSession, event_id: int, exhibitor_slug: str
+) -> tuple[Exhibitor, Booth] | None:
+    row = (
+        await db.execute(
+            select(Exhibitor, Booth)
+            .join(Booth, Booth.exhibitor_id == Exhibitor.id)
+            .where(Exhibitor.event_id == event_id, Exhibitor.slug == exhibitor_slug)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def exhibitor_booth_by_id(
+    db: AsyncSession, event_id: int, exhibitor_id: int
+) -> tuple[Exhibitor, Booth] | None:
+    row = (
+        await db.execute(
+            select(Exhibitor, Booth)
+            .join(Booth, Booth.exhibitor_id == Exhibitor.id)
+            .where(Exhibitor.event_id == event_id, Exhibitor.id == exhibitor_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def all_exhibitor_booths(db: AsyncSession, event_id: int) -> list[tuple[Exhibitor, Booth]]:
+    rows = await db.execute(
+        select(Exhibitor, Booth)
+        .join(Booth, Booth.exhibitor_id == Exhibitor.id)
+        .where(Exhibitor.event_id == event_id)
+        .order_by(Exhibitor.name, Exhibitor.id)
+    )
+    return [(r[0], r[1]) for r in rows.all()]
+
+
+async def slugs_taken(db: AsyncSession, event_id: int) -> set[str]:
+    rows = await db.execute(select(Exhibitor.slug).where(Exhibitor.event_id == event_id))
+    return set(rows.scalars())
+
+
+async def resources_of(db: AsyncSession, booth_id: int) -> Sequence[Resource]:
+    return (
+        (
+            await db.execute(
+                select(Resource)
+                .where(Resource.booth_id == booth_id)
+                .order_by(Resource.created_at, Resource.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def resource_in_event(
+    db: AsyncSession, event_id: int, resource_id: int
+) -> tuple[Resource, Booth, Exhibitor] | None:
+    row = (
+        await db.execute(
+            select(Resource, Booth, Exhibitor)
+            .join(Booth, Booth.id == Resource.booth_id)
+            .join(Exhibitor, Exhibitor.id == Booth.exhibitor_id)
+            .where(Resource.id == resource_id, Booth.event_id == event_id)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+# -- staff --------------------------------------------------------------------------------
+
+
+async def staff_of(db: AsyncSession, event_id: int, exhibitor_id: int) -> Sequence[Account]:
+    return (
+        (
+            await db.execute(
+                select(Account)
+                .join(Role, Role.account_id == Account.id)
+                .where(
+                    Role.event_id == event_id,
+                    Role.role == RoleName.staff,
+                    Role.exhibitor_id == exhibitor_id,
+                    Account.erased_at.is_(None),
+                )
+                .order_by(Account.display_name, Account.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def staff_role(db: AsyncSession, event_id: int, account_id: int) -> Role | None:
+    return (
+        await db.execute(
+            select(Role).where(
+                Role.event_id == event_id,
+                Role.account_id == account_id,
+                Role.role == RoleName.staff,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def remove_role(db: AsyncSession, role: Role) -> None:
+    await db.delete(role)
+    await db.flush()
+
+
+async def add_staff_role(db: AsyncSession, *, event_id: int, account_id: int, exhibitor_id: int) -> Role:
+    role = Role(
+        event_id=event_id, account_id=account_id, role=RoleName.staff, exhibitor_id=exhibitor_id
+    )
+    db.add(role)
+    await db.flush()
+    return role
+
+
+async def account_by_email(db: AsyncSession, email: str) -> Account | None:
+    return (
+        await db.execute(
+            select(Account).where(
+                func.lower(Account.email) == email.strip().lower(), Account.erased_at.is_(None)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def add_invitation(db: AsyncSession, invitation: Invitation) -> Invitation:
+    db.add(invitation)
+    await db.flush()
+    return invitation
+
+
+async def open_invitations(
+    db: AsyncSession, event_id: int, exhibitor_id: int, now: dt.datetime
+) -> Sequence[Invitation]:
+    return (
+        (
+            await db.execute(
+                select(Invitation)
+                .where(
+                    Invitation.event_id == event_id,
+                    Invitation.exhibitor_id == exhibitor_id,
+                    Invitation.accepted_at.is_(None),
+                    Invitation.expires_at > now,
+                )
+                .order_by(Invitation.created_at.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+# -- meetings -----------------------------------------------------------------------------
+
+
+async def slots_of(
+    db: AsyncSession, exhibitor_id: int, *, after: dt.datetime | None = None
+) -> list[tuple[MeetingSlot, MeetingRequest | None, str | None]]:
+    """Slots (soonest first) with their active booking and the staff member's name."""
+    query = (
+        select(MeetingSlot, MeetingRequest, Account.display_name)
+        .outerjoin(MeetingRequest, MeetingRequest.active_slot_id == MeetingSlot.id)
+        .outerjoin(Account, Account.id == MeetingSlot.staff_account_id)
+        .where(MeetingSlot.exhibitor_id == exhibitor_id)
+        .order_by(MeetingSlot.starts_at, MeetingSlot.id)
+    )
+    if after is not None:
+        query = query.where(MeetingSlot.starts_at > after)
+    return [(r[0], r[1], r[2]) for r in (await db.execute(query)).all()]
+
+
+async def slot_of_exhibitor(
+    db: AsyncSession, exhibitor_id: int, slot_id: int
+) -> MeetingSlot | None:
+    return (
+        await db.execute(
+            select(MeetingSlot).where(
+                MeetingSlot.id == slot_id, MeetingSlot.exhibitor_id == exhibitor_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def overlapping_slot(
+    db: AsyncSession, staff_account_id: int, starts_at: dt.datetime, ends_at: dt.datetime
+) -> MeetingSlot | None:
+    return (
+        (
+            await db.execute(
+                select(MeetingSlot).where(
+                    MeetingSlot.staff_account_id == staff_account_id,
+                    MeetingSlot.starts_at < ends_at,
+                    MeetingSlot.ends_at > starts_at,
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+async def add_slot(db: AsyncSession, slot: MeetingSlot) -> MeetingSlot:
+    db.add(slot)
+    await db.flush()
+    return slot
+
+
+async def delete_slot(db: AsyncSession, slot: MeetingSlot) -> None:
+    await db.delete(slot)
+    await db.flush()
+
+
+async def active_booking(db: AsyncSession, slot_id: int) -> MeetingRequest | None:
+    return (
+        await db.execute(select(MeetingRequest).where(MeetingRequest.active_slot_id == slot_id))
+    ).scalar_one_or_none()
+
+
+async def insert_booking(db: AsyncSession, booking: MeetingRequest) -> bool:
+    """Insert in a savepoint; False when another booking holds the slot (unique clash)."""
+    try:
+        async with db.begin_nested():
+            db.add(booking)
+            await db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def booking_with_slot(
+    db: AsyncSession, event_id: int, booking_id: int
+) -> tuple[MeetingRequest, MeetingSlot, Exhibitor] | None:
+    row = (
+        await db.execute(
+            select(MeetingRequest, MeetingSlot, Exhibitor)
+            .join(MeetingSlot, MeetingSlot.id == MeetingRequest.slot_id)
+            .join(Exhibitor, Exhibitor.id == MeetingSlot.exhibitor_id)
+            .where(MeetingRequest.id == booking_id, Exhibitor.event_id == event_id)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def bookings_of_registration(
+    db: AsyncSession, registration_id: int, exhibitor_id: int
+) -> list[tuple[MeetingRequest, MeetingSlot]]:
+    rows = await db.execute(
+        select(MeetingRequest, MeetingSlot)
+        .join(MeetingSlot, MeetingSlot.id == MeetingRequest.slot_id)
+        .where(
+            MeetingRequest.registration_id == registration_id,
+            MeetingSlot.exhibitor_id == exhibitor_id,
+            MeetingRequest.status.in_(ACTIVE_MEETING_STATUSES),
+        )
+        .order_by(MeetingSlot.starts_at)
+    )
+    return [(r[0], r[1]) for r in rows.all()]
+
+
+async def bookings_for_staff(
+    db: AsyncSession, exhibitor_id: int
+) -> list[tuple[MeetingRequest, MeetingSlot, Registration, bool]]:
+    """Active bookings of an exhibitor's slots with whether the attendee shares identity."""
+    shares = shares_clause(exhibitor_id).label("shares")
+    rows = await db.execute(
+        select(MeetingRequest, MeetingSlot, Registration, shares)
+        .join(MeetingSlot, MeetingSlot.id == MeetingRequest.slot_id)
+        .join(Registration, Registration.id == MeetingRequest.registration_id)
+        .where(
+            MeetingSlot.exhibitor_id == exhibitor_id,
+            MeetingRequest.status.in_(ACTIVE_MEETING_STATUSES),
+        )
+        .order_by(MeetingSlot.starts_at)
+    )
+    return [(r[0], r[1], r[2], bool(r[3])) for r in rows.all()]
+
+
+# -- analytics: one GROUP BY per figure --------------------------------------------------------
+
+
+async def activity_totals(db: AsyncSession, exhibitor_id: int) -> Sequence[AnyRow]:
+    """Per activity type: count, distinct attendees and summed value."""
+    return (
+        await db.execute(
+            select(
+                Activity.type,
+                func.count(Activity.id).label("n"),
+                func.count(func.distinct(Activity.registration_id)).label("people"),
+                func.coalesce(func.sum(Activity.value), 0).label("total"),
+            )
+            .where(Activity.exhibitor_id == exhibitor_id)
+            .group_by(Activity.type)
+        )
+    ).all()
+
+
+async def downloads_by_resource(db: AsyncSession, exhibitor_id: int) -> Sequence[AnyRow]:
+    return (
+        await db.execute(
+            select(
+                Activity.label,
+                Activity.stage,
+                func.count(Activity.id).label("n"),
+                func.count(func.distinct(Activity.registration_id)).label("people"),
+            )
+            .where(Activity.exhibitor_id == exhibitor_id, Activity.type == "resource.download")
+            .group_by(Activity.label, Activity.stage)
+            .order_by(func.count(Activity.id).desc(), Activity.label)
+        )
+    ).all()
+
+
+def _hour(dialect: str) -> ColumnElement[str]:
+    if dialect == "postgresql":
+        return func.to_char(
+            func.date_trunc("hour", func.timezone("UTC", Activity.at)), "YYYY-MM-DD HH24:00"
+        )
+    return func.strftime("%Y-%m-%d %H:00", Activity.at)
+
+
+async def activity_by_hour(db: AsyncSession, exhibitor_id: int) -> Sequence[AnyRow]:
+    """(UTC hour as 'YYYY-MM-DD HH:00', type, count, distinct attendees)."""
+    hour = _hour(db.get_bind().dialect.name).label("hour")
+    return (
+        await db.execute(
+            select(
+                hour,
+                Activity.type,
+                func.count(Activity.id).label("n"),
+                func.count(func.distinct(Activity.registration_id)).label("people"),
+            )
+            .where(Activity.exhibitor_id == exhibitor_id)
+            .group_by(hour, Activity.type)
+            .order_by(hour)
+        )
+    ).all()
+
+
+async def visitors(db: AsyncSession, exhibitor_id: int, limit: int = 50) -> Sequence[AnyRow]:
+    """Each attendee's activity count and last time, and whether they share their identity."""
+    shares = shares_clause(exhibitor_id).label("shares")
+    return (
+        await db.execute(
+            select(
+                Registration,
+                shares,
+                func.count(Activity.id).label("n"),
+                func.max(Activity.at).label("last_at"),
+            )
+            .join(Registration, Registration.id == Activity.registration_id)
+            .where(Activity.exhibitor_id == exhibitor_id)
+            .group_by(Registration.id)
+            .order_by(func.max(Activity.at).desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def delete_resource(db: AsyncSession, resource: Resource) -> None:
+    await db.execute(delete(Resource).where(Resource.id == resource.id))

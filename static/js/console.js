@@ -1,0 +1,88 @@
+// The exhibitor's live console: visitors in the booth with their lead card, the staff feed,
+// and a private chat with any of them. User text goes through textContent only.
+import { Live, mountChat } from "./live.js";
+
+const root = document.getElementById("live-console");
+const exhibitorId = Number(root.dataset.exhibitor);
+const boothId = Number(root.dataset.booth);
+const place = `booth:${boothId}`;
+const live = new Live({ accountId: Number(root.dataset.account) });
+const count = document.getElementById("console-count");
+const status = document.getElementById("console-status");
+const visitors = document.getElementById("console-visitors");
+const feed = document.getElementById("console-feed");
+const chat = document.getElementById("console-chat");
+
+function text(tag, className, value) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  node.textContent = value == null ? "" : String(value);
+  return node;
+}
+
+function leadLine(card) {
+  const lead = card && card.lead;
+  if (!lead) return "";
+  return ["grade", "tier", "stage"].filter((k) => lead[k] != null).map((k) => `${k} ${lead[k]}`).join(" · ");
+}
+
+async function startChat(card) {
+  const { room } = await live.call("chat.open", {
+    booth_id: boothId, private: true, visitor_id: card.account_id,
+  });
+  const joined = await live.room(room.id);
+  mountChat(chat, joined, { title: `Chat with ${card.name || "visitor"}` });
+}
+
+function visitorItem(card) {
+  const item = document.createElement("li");
+  item.dataset.account = String(card.account_id);
+  item.append(text("strong", null, card.name || "Visitor"));
+  const meta = [card.job_title, card.company, card.country].filter(Boolean).join(", ");
+  item.append(text("span", "muted", meta ? ` — ${meta}` : ""));
+  const lead = leadLine(card);
+  if (lead) item.append(text("span", "tag", lead));
+  const button = text("button", "button button--small", "Start chat");
+  button.type = "button";
+  button.addEventListener("click", () => startChat(card).catch((e) => { status.textContent = e.message; }));
+  item.append(" ", button);
+  return item;
+}
+
+async function refresh() {
+  const snapshot = await live.call("presence.list", { place });
+  count.textContent = String(snapshot.count);
+  visitors.replaceChildren(...(snapshot.visitors || []).map(visitorItem));
+}
+
+function log(message) {
+  const item = text("li", null, message);
+  feed.prepend(item);
+  while (feed.children.length > 100) feed.lastChild.remove();
+}
+
+live.on("open", () => { status.textContent = "Live"; });
+live.on("close", () => { status.textContent = "Reconnecting…"; });
+live.on("staff.visitor_entered", (body) => {
+  count.textContent = String(body.count);
+  log(`${body.visitor ? body.visitor.name : "A visitor"} entered the booth ${leadLine(body.visitor)}`);
+  if (body.visitor) {
+    visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
+    visitors.prepend(visitorItem(body.visitor));
+  }
+});
+live.on("staff.visitor_left", (body) => {
+  count.textContent = String(body.count);
+  log(`${body.visitor ? body.visitor.name : "A visitor"} left after ${body.seconds ?? 0} s`);
+  if (body.visitor) visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
+});
+live.on("staff.chat", (body) => {
+  log(`${body.message.author_name || "A visitor"}: ${body.message.body}`);
+  if (body.room.kind === "booth_private" && body.visitor) startChat(body.visitor);
+});
+live.on("staff.hand_raise", (body) => log(`Hand raised: ${body.name || "a visitor"} ${body.what || ""}`));
+live.on("staff.mql", (body) => log(`MQL reached: ${body.name || "a lead"} ${body.cell || ""}`));
+
+live.connect();
+live.subscribe(`staff:${exhibitorId}`).then(refresh).catch((e) => { status.textContent = e.message; });
+live.on("open", () => refresh().catch(() => {}));
