@@ -16,6 +16,7 @@ from app.booths.models import (
     Booth,
     BoothConsent,
     Exhibitor,
+    InfoRequest,
     MeetingRequest,
     MeetingSlot,
     Resource,
@@ -23,7 +24,7 @@ from app.booths.models import (
 from app.events.models import Invitation, Registration, Role, RoleName
 from app.leads.models import Activity
 
-AnyRow = Row[Any]
+AnyRow = Row[*tuple[Any, ...]]
 
 # -- consent: the one place that says whether an exhibitor may know who an attendee is -------
 
@@ -205,7 +206,9 @@ async def remove_role(db: AsyncSession, role: Role) -> None:
     await db.flush()
 
 
-async def add_staff_role(db: AsyncSession, *, event_id: int, account_id: int, exhibitor_id: int) -> Role:
+async def add_staff_role(
+    db: AsyncSession, *, event_id: int, account_id: int, exhibitor_id: int
+) -> Role:
     role = Role(
         event_id=event_id, account_id=account_id, role=RoleName.staff, exhibitor_id=exhibitor_id
     )
@@ -459,3 +462,42 @@ async def visitors(db: AsyncSession, exhibitor_id: int, limit: int = 50) -> Sequ
 
 async def delete_resource(db: AsyncSession, resource: Resource) -> None:
     await db.execute(delete(Resource).where(Resource.id == resource.id))
+
+
+async def insert_once(db: AsyncSession, row: Any) -> bool:
+    """Insert in a savepoint; False (the caller's transaction intact) on a unique clash."""
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def info_request(
+    db: AsyncSession, exhibitor_id: int, registration_id: int, day: str
+) -> InfoRequest | None:
+    return (
+        await db.execute(
+            select(InfoRequest).where(
+                InfoRequest.exhibitor_id == exhibitor_id,
+                InfoRequest.registration_id == registration_id,
+                InfoRequest.day == day,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def info_requests_for_staff(
+    db: AsyncSession, exhibitor_id: int, limit: int = 100
+) -> list[tuple[InfoRequest, Registration, bool]]:
+    shares = shares_clause(exhibitor_id).label("shares")
+    rows = await db.execute(
+        select(InfoRequest, Registration, shares)
+        .join(Registration, Registration.id == InfoRequest.registration_id)
+        .where(InfoRequest.exhibitor_id == exhibitor_id)
+        .order_by(InfoRequest.created_at.desc())
+        .limit(limit)
+    )
+    return [(r[0], r[1], bool(r[2])) for r in rows.all()]

@@ -143,7 +143,7 @@ class BoothConsent(Base):
 
 
 class InfoRequest(Base):
-    """"Request more information": the attendee's virtual business card, once a day a booth."""
+    """ "Request more information": the attendee's virtual business card, once a day a booth."""
 
     __tablename__ = "info_requests"
     __table_args__ = (UniqueConstraint("exhibitor_id", "registration_id", "day"),)

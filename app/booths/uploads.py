@@ -170,8 +170,7 @@ async def store(
             kind = await asyncio.to_thread(office_type, partial)
             if kind is None or kind not in allowed:
                 raise UploadRejected(
-                    f"That file is not a {_describe(allowed)}; "
-                    "its content, not its name, decides.",
+                    f"That file is not a {_describe(allowed)}; its content, not its name, decides.",
                     field="file",
                 )
         name = f"{secrets.token_hex(16)}.{kind.extension}"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:45:56.240638
+Create Date: 2026-11-23 13:46:33.421429
 """
 
 from collections.abc import Sequence

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from app.migrate import upgrade
 from tests.conftest import TEST_SECRET
 
 CHROMIUM = os.environ.get("EXPOHALL_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -63,7 +62,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """Expohall with the demo event loaded, served by uvicorn in a subprocess."""
     root = tmp_path_factory.mktemp("live")
     url_db = f"sqlite+aiosqlite:///{root / 'expohall.db'}"
-    upgrade(url_db)
     port = _free_port()
     env = {
         **os.environ,
@@ -75,9 +73,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     }
     env.pop("EXPOHALL_DEV", None)
     bin_dir = Path(sys.executable).parent
-    subprocess.run(  # noqa: S603 - our own CLI
-        [str(bin_dir / "expohall"), "demo"], env=env, check=True, capture_output=True
-    )
+    # Through the CLI, as an operator would (and outside Playwright's event loop).
+    for command in (["migrate"], ["demo"]):
+        subprocess.run(  # noqa: S603 - our own CLI
+            [str(bin_dir / "expohall"), *command], env=env, check=True, capture_output=True
+        )
     log = root / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own server

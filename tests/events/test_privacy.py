@@ -264,9 +264,10 @@ async def test_erase_blanks_registered_columns_of_other_tables(
     assert list(rows) == [None, "them@example.com"]
 
 
-def test_personal_columns_name_real_columns() -> None:
+def test_personal_and_owner_columns_name_real_columns() -> None:
     tables = Base.metadata.tables
-    for table, columns in privacy.PERSONAL_COLUMNS.items():
+    registries = [privacy.PERSONAL_COLUMNS, privacy.OWNER_COLUMNS]
+    for table, columns in (item for registry in registries for item in registry.items()):
         assert table in tables, table
         for column in columns:
             assert column in tables[table].c, f"{table}.{column}"
