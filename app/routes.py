@@ -8,6 +8,7 @@ from fastapi import FastAPI
 def include_routers(app: FastAPI) -> None:
     from app.auth import api as auth_api
     from app.auth import pages as auth_pages
+    from app.booths import booth_pages, manage_pages, organizer_pages
     from app.booths import pages as booths_pages
     from app.events import api as events_api
     from app.events import lobby as events_lobby
@@ -21,4 +22,6 @@ def include_routers(app: FastAPI) -> None:
         app.include_router(module.router)
     include_realtime(app)
     for module in (auth_pages, events_lobby, events_pages, booths_pages, sessions_pages, leads_pages):
+        app.include_router(module.router)
+    for module in (booth_pages, manage_pages, organizer_pages):
         app.include_router(module.router)

@@ -223,3 +223,80 @@ async def make_resource(db: AsyncSession, exhibitor: Exhibitor, **values: Any) -
     db.add(resource)
     await db.flush()
     return resource
+
+
+from app.leads.models import EVENT_SCOPE, Lead, LeadTransition  # noqa: E402  (appended: lead pages)
+
+
+async def make_staff(
+    db: AsyncSession, event: Event, exhibitor: Exhibitor, **values: Any
+) -> Account:
+    """An account that is staff of `exhibitor` at `event`."""
+    account = await make_account(db, **values)
+    await grant(db, account, event, RoleName.staff, exhibitor.id)
+    return account
+
+
+async def make_lead(
+    db: AsyncSession,
+    event: Event,
+    registration: Registration,
+    exhibitor: Exhibitor | None = None,
+    *,
+    moves: Sequence[tuple[str, str, str | None, Account | None, dt.datetime]] = (),
+    **values: Any,
+) -> Lead:
+    """A lead row as scoring left it (no activities); `moves` are its logged transitions as
+    (from_stage, to_stage, reason, actor, at)."""
+    values.setdefault("cell", "D4")
+    values.setdefault("grade", values["cell"][0] if values["cell"] != "F" else "F")
+    values.setdefault("tier", int(values["cell"][1]) if values["cell"] != "F" else 4)
+    values.setdefault("stage", "inquiry")
+    lead = Lead(
+        event_id=event.id,
+        registration_id=registration.id,
+        exhibitor_id=exhibitor.id if exhibitor else None,
+        scope=exhibitor.id if exhibitor else EVENT_SCOPE,
+        state={},
+        contributions=[],
+        **values,
+    )
+    db.add(lead)
+    await db.flush()
+    for from_stage, to_stage, reason, actor, at in moves:
+        db.add(
+            LeadTransition(
+                lead_id=lead.id,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                reason=reason,
+                actor_id=actor.id if actor else None,
+                at=at,
+            )
+        )
+    await db.flush()
+    return lead
+
+
+from app.booths.models import MeetingSlot  # noqa: E402  (appended: booths)
+
+
+async def make_slot(
+    db: AsyncSession,
+    exhibitor: Exhibitor,
+    staff: Account | None = None,
+    *,
+    starts_at: dt.datetime | None = None,
+    minutes: int = 30,
+) -> MeetingSlot:
+    """A published meeting slot of `exhibitor`, tomorrow unless told."""
+    start = starts_at or (utcnow() + dt.timedelta(days=1)).replace(second=0, microsecond=0)
+    slot = MeetingSlot(
+        exhibitor_id=exhibitor.id,
+        staff_account_id=staff.id if staff is not None else None,
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=minutes),
+    )
+    db.add(slot)
+    await db.flush()
+    return slot

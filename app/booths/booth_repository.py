@@ -440,24 +440,37 @@ async def activity_by_hour(db: AsyncSession, exhibitor_id: int) -> Sequence[AnyR
     ).all()
 
 
-async def visitors(db: AsyncSession, exhibitor_id: int, limit: int = 50) -> Sequence[AnyRow]:
-    """Each attendee's activity count and last time, and whether they share their identity."""
-    shares = shares_clause(exhibitor_id).label("shares")
+async def identified_visitors(
+    db: AsyncSession, exhibitor_id: int, limit: int = 50
+) -> Sequence[AnyRow]:
+    """Attendees who share their identity with the exhibitor: activity count and last time."""
     return (
         await db.execute(
             select(
                 Registration,
-                shares,
                 func.count(Activity.id).label("n"),
                 func.max(Activity.at).label("last_at"),
             )
             .join(Registration, Registration.id == Activity.registration_id)
-            .where(Activity.exhibitor_id == exhibitor_id)
+            .where(Activity.exhibitor_id == exhibitor_id, shares_clause(exhibitor_id))
             .group_by(Registration.id)
             .order_by(func.max(Activity.at).desc())
             .limit(limit)
         )
     ).all()
+
+
+async def visitor_counts(db: AsyncSession, exhibitor_id: int) -> dict[bool, int]:
+    """How many distinct attendees interacted, split by whether they share their identity."""
+    per_person = (
+        select(Registration.id, shares_clause(exhibitor_id).label("shares"))
+        .join(Activity, Activity.registration_id == Registration.id)
+        .where(Activity.exhibitor_id == exhibitor_id)
+        .group_by(Registration.id)
+        .subquery()
+    )
+    rows = await db.execute(select(per_person.c.shares, func.count()).group_by(per_person.c.shares))
+    return {bool(shares): n for shares, n in rows.all()}
 
 
 async def delete_resource(db: AsyncSession, resource: Resource) -> None:

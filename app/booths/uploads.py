@@ -13,11 +13,13 @@ import asyncio
 import re
 import secrets
 import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from fastapi import UploadFile
+from fastapi import Request
+from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse
 
 from app.errors import AppError, NotFound
@@ -89,6 +91,16 @@ class Stored:
     path: str  # relative to uploads_dir, e.g. "files/3f…e1.pdf"
     type: FileType
     size: int
+
+
+async def close_form(request: Request) -> AsyncIterator[None]:
+    """Router dependency: close a multipart form's spooled files once the request is done."""
+    try:
+        yield
+    finally:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()  # the parsed form, cached on the request
+            await form.close()
 
 
 def sniff(head: bytes) -> FileType | None:

@@ -130,7 +130,7 @@ async def _record_chat(ctx: Context, booth_id: int, exhibitor_id: int, message_i
     registration = await access.registration(ctx.db, booth.event_id, ctx.account_id)
     if event is None or registration is None:
         return
-    await leads_bridge.record_activity(
+    mqls = await leads_bridge.record_activity(
         ctx.db,
         event=event,
         registration=registration,
@@ -140,6 +140,8 @@ async def _record_chat(ctx: Context, booth_id: int, exhibitor_id: int, message_i
         booth_id=booth_id,
         idempotency_key=f"chat.message:{message_id}",
     )
+    for channel, data in mqls:
+        ctx.publish(channel, data)
 
 
 @command("chat.edit", EditBody)

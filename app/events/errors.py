@@ -106,7 +106,3 @@ class AlreadyStaff(Conflict):
     @classmethod
     def default_message(cls) -> str:
         return "You are already staff of another exhibitor in this event."
-
-
-class WrongPassword(FieldsInvalid):
-    code = "account.wrong_password"

@@ -119,7 +119,7 @@ def apply_score(
     lead.buying_stage = score.buying_stage
     lead.last_activity_at = score.last_activity_at
     lead.rules_version = version
-    lead.contributions = [c.to_json() for c in score.contributions[:12]]
+    lead.contributions = [c.to_json() for c in score.contributions]
     lead.updated_at = at
     if lead.stage != "inquiry" or not score.qualifies_mql:
         return None

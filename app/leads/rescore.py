@@ -20,7 +20,8 @@ from app.leads import repository
 from app.leads.facts import ActivityFact, Profile, to_us
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride
-from app.leads.state import LeadState
+from app.leads.scoring import Fit, fit
+from app.leads.state import TOP_REASONS, LeadState
 from app.leads.versions import CurrentRules, current_rules, effective_override
 
 
@@ -116,13 +117,31 @@ async def _batch(
         progress.activities += 1
     ruleset = rules.ruleset
     updates, transitions = [], []
+    fits: dict[tuple[str | int, ...], Fit] = {}
     for lead in leads:
         override = overrides.get(lead.scope) if lead.scope != EVENT_SCOPE else None
-        state = LeadState(since_us=to_us(lead.reset_at) if lead.reset_at else None)
-        for fact in facts.get(lead.registration_id, ()):
-            if lead.scope == EVENT_SCOPE or fact.exhibitor_id == lead.scope:
-                state.add(fact, ruleset, override)
-        score = state.score(profiles[lead.registration_id], ruleset, override, now)
+        profile = profiles[lead.registration_id]
+        acts = facts.get(lead.registration_id, ())
+        if lead.scope != EVENT_SCOPE:
+            acts = [f for f in acts if f.exhibitor_id == lead.scope]
+        since = to_us(lead.reset_at) if lead.reset_at else None
+        state = LeadState.build(acts, ruleset, override, since_us=since)
+        # Fit depends on a few profile fields only: many attendees share one result.
+        domain = (profile.email or "").rpartition("@")[2].lower()
+        key = (
+            profile.job_level,
+            profile.company_type,
+            profile.company_size,
+            profile.budget,
+            profile.timeframe,
+            profile.country,
+            domain,
+            lead.scope,
+        )
+        fit_ = fits.get(key)
+        if fit_ is None:
+            fit_ = fits[key] = fit(profile, ruleset, override)
+        score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
         stage, mql_at = lead.stage, lead.mql_at
         if stage == "inquiry" and score.qualifies_mql:
             stage, mql_at = "mql", mql_at or now
@@ -153,7 +172,7 @@ async def _batch(
                 "b_last_activity_at": score.last_activity_at,
                 "b_rules_version": rules.version,
                 "b_state": state.to_json(),
-                "b_contributions": [c.to_json() for c in score.contributions[:12]],
+                "b_contributions": [c.to_json() for c in score.contributions],
                 "b_updated_at": now,
             }
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.events.vocab import BUDGETS, COMPANY_SIZES, COMPANY_TYPES, JOB_LEVELS, TIMEFRAMES
 from app.leads.vocab import ACTIVITY_TYPES, BUYING_STAGES, CELLS
@@ -205,16 +205,20 @@ class Ruleset(_Strict):
     hand_raise_types: list[str] = Field(default_factory=lambda: ["meeting.request", "info.request"])
     hand_raise_min_grade: Grade = "C"
     stage_signals: dict[str, str] = Field(default_factory=lambda: {"meeting.request": "decision"})
-    _by_type: dict[str, list[tuple[str, EngagementRule]]] | None = PrivateAttr(default=None)
 
     def rules_for(self, activity_type: str) -> list[tuple[str, EngagementRule]]:
         """The (rule id, rule) pairs that may match an activity type, in rule order."""
-        if self._by_type is None:
-            by_type: dict[str, list[tuple[str, EngagementRule]]] = {}
+        # Cached in the instance dict (fields are immutable); plain lookups keep this hot
+        # path fast, and pydantic compares and dumps only fields.
+        by_type: dict[str, list[tuple[str, EngagementRule]]] | None = self.__dict__.get(
+            "_rules_by_type"
+        )
+        if by_type is None:
+            by_type = {}
             for rule_id, rule in self.engagement.items():
                 by_type.setdefault(rule.type, []).append((rule_id, rule))
-            self._by_type = by_type
-        return self._by_type.get(activity_type, [])
+            self.__dict__["_rules_by_type"] = by_type
+        return by_type.get(activity_type, [])
 
     @field_validator("engagement")
     @classmethod

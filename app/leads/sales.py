@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,8 +99,6 @@ async def leads_for(
         )
     if not member.is_staff:
         raise LeadForbidden()
-    from dataclasses import replace
-
     scoped = replace(
         filters, exhibitor_ids=member.exhibitor_ids, consenting_only=True, event_level=None
     )

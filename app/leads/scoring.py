@@ -204,8 +204,10 @@ def finish(
     last_us: int | None,
     rules: Ruleset,
     now: dt.datetime,
+    top: int | None = None,
 ) -> Score:
-    """The score from the counted occurrences of each rule (shared by full and incremental)."""
+    """The score from the counted occurrences of each rule (shared by full and incremental);
+    `top` keeps only that many engagement reasons."""
     now_us = to_us(now)
     half_life_us = rules.half_life_days * US_PER_DAY
     groups: dict[str, float] = dict.fromkeys(rules.groups, 0.0)
@@ -218,30 +220,25 @@ def finish(
             slot = (rule_id, entry[4])
             totals[slot] = totals.get(slot, 0.0) + decayed
             ids.setdefault(slot, []).append(entry[1])
-    contributions = [
-        Contribution(
-            rule_id,
-            total,
-            _label(rules, rule_id, title, total, ids[rule_id, title]),
-            tuple(ids[rule_id, title]),
-        )
-        for (rule_id, title), total in totals.items()
+    raw: list[tuple[float, str, str, list[int]]] = [
+        (total, rule_id, title, ids[rule_id, title]) for (rule_id, title), total in totals.items()
     ]
     engagement = 0.0
     for group, total in groups.items():
         cap = rules.groups[group]
         if total > cap:
-            contributions.append(
-                Contribution(
-                    f"cap.{group}",
-                    cap - total,
-                    f"{_fmt(cap - total)} over the {group} cap of {cap:g}",
-                )
-            )
+            raw.append((cap - total, f"cap.{group}", group, []))
             total = cap
         engagement += total
     engagement = min(100.0, max(0.0, engagement))
-    contributions.sort(key=lambda c: (-c.points, c.rule, c.label))
+    raw.sort(key=lambda c: (-c[0], c[1], c[2]))
+    # Labels only for the reasons kept: rescoring a million activities labels few.
+    contributions = [
+        Contribution(
+            rule_id, points, _label(rules, rule_id, title, points, act_ids), tuple(act_ids)
+        )
+        for points, rule_id, title, act_ids in (raw if top is None else raw[:top])
+    ]
     tier = 4
     for number, threshold in ((3, rules.tiers.t3), (2, rules.tiers.t2), (1, rules.tiers.t1)):
         if engagement >= threshold:
@@ -280,6 +277,7 @@ def score(
     rules: Ruleset,
     override: ExhibitorOverride | None,
     now: dt.datetime,
+    top: int | None = None,
 ) -> Score:
     """The full recompute: every activity, in any order."""
     candidates: dict[str, list[Entry]] = {rule_id: [] for rule_id in rules.engagement}
@@ -299,6 +297,7 @@ def score(
         last_us=max((to_us(a.at) for a in activities), default=None),
         rules=rules,
         now=now,
+        top=top,
     )
 
 
@@ -308,6 +307,8 @@ def _fmt(points: float) -> str:
 
 
 def _label(rules: Ruleset, rule_id: str, title: str, points: float, ids: list[int]) -> str:
+    if rule_id.startswith("cap."):
+        return f"{_fmt(points)} over the {title} cap of {rules.groups[title]:g}"
     rule = rules.engagement[rule_id]
     fallback = {"booth.visit": "a booth", "booth.dwell": "a booth", "chat.message": "staff"}
     text = rule.label.format(title=title or fallback.get(rule.type, "it"))

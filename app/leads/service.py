@@ -23,8 +23,8 @@ from app.leads.facts import ActivityFact, Profile, Score
 from app.leads.lifecycle import apply_score
 from app.leads.models import EVENT_SCOPE, Activity, Lead, LeadTransition
 from app.leads.rules import ExhibitorOverride
-from app.leads.state import LeadState
-from app.leads.versions import CurrentRules, current_rules, override_for
+from app.leads.state import TOP_REASONS, LeadState
+from app.leads.versions import CurrentRules, current_rules, effective_override, override_for
 from app.leads.vocab import ACTIVITY_TYPES, CALL_OUTCOMES, PERCENT_TYPES, SECONDS_TYPES
 from app.sessions.models import ProgramSession
 
@@ -87,6 +87,8 @@ class _Context:
     stage: str | None = None
     live: bool = False
     percent: float | None = None
+    booth: Booth | None = None
+    exhibitor: Exhibitor | None = None
 
 
 async def _context(
@@ -126,14 +128,14 @@ async def _context(
     elif exhibitor_id is not None:
         booth = await repository.booth_of(db, exhibitor_id)
     if booth is not None:
-        ctx.booth_id, ctx.exhibitor_id = booth.id, booth.exhibitor_id
+        ctx.booth, ctx.booth_id, ctx.exhibitor_id = booth, booth.id, booth.exhibitor_id
     if ctx.exhibitor_id is not None:
         exhibitor = await db.get(Exhibitor, ctx.exhibitor_id)
         if exhibitor is None or exhibitor.event_id != event.id:
             raise InvalidActivity(
                 f"Exhibitor {ctx.exhibitor_id} is not part of this event.", field="exhibitor_id"
             )
-        ctx.label = ctx.label or exhibitor.name
+        ctx.label, ctx.exhibitor = ctx.label or exhibitor.name, exhibitor
     if session_id is not None:
         session = await db.get(ProgramSession, session_id)
         if session is None or session.event_id != event.id:
@@ -230,7 +232,13 @@ async def record(
     leads, mqls = [], []
     targets: list[tuple[int, int | None, ExhibitorOverride | None]] = [(EVENT_SCOPE, None, None)]
     if ctx.exhibitor_id is not None and registration.consent_share_at is not None:
-        own = await override_for(db, rules, ctx.exhibitor_id)
+        own = effective_override(
+            rules,
+            ctx.exhibitor_id,
+            territory=ctx.booth.territory if ctx.booth else None,
+            ideal_sizes=ctx.booth.ideal_sizes if ctx.booth else None,
+            competitor_domains=ctx.exhibitor.competitor_domains if ctx.exhibitor else None,
+        )
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
     for scope, lead_exhibitor, override in targets:
         lead, became_mql = await _fold(
@@ -282,7 +290,7 @@ async def _fold(
         state = LeadState.from_json(lead.state)
     state.add(fact, rules.ruleset, override)
     lead.state = state.to_json()
-    score = state.score(profile, rules.ruleset, override, now)
+    score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
     promoted = apply_score(lead, score, version=rules.version, at=now)
     if promoted is not None:
         db.add(LeadTransition(**promoted))
@@ -298,11 +306,13 @@ async def _rebuild(
     *,
     exclude: int | None = None,
 ) -> LeadState:
-    state = LeadState.from_json({"since_us": LeadState.from_json(lead.state).since_us})
-    for row in await repository.lead_activities(db, lead):
-        if row.id != exclude:
-            state.add(fact_of(row), rules.ruleset, override)
-    return state
+    rows = await repository.lead_activities(db, lead)
+    return LeadState.build(
+        (fact_of(row) for row in rows if row.id != exclude),
+        rules.ruleset,
+        override,
+        since_us=LeadState.from_json(lead.state).since_us,
+    )
 
 
 async def live_score(db: AsyncSession, *, lead: Lead, registration: Registration) -> Score:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.leads.facts import ActivityFact, Profile, Score, to_us
 from app.leads.rules import EngagementRule, ExhibitorOverride, Ruleset
-from app.leads.scoring import Entry, count, entry_for, finish, fit, stage_of
+from app.leads.scoring import Entry, Fit, count, entry_for, finish, fit, stage_of
 
 STATE_VERSION = 1
+TOP_REASONS = 12  # engagement reasons stored on a lead
 
 
 @dataclass(slots=True)
@@ -44,25 +46,59 @@ class LeadState:
                 self.entries[rule_id] = _insert(rule, self.entries.get(rule_id, []), entry)
         return True
 
+    @classmethod
+    def build(
+        cls,
+        activities: Iterable[ActivityFact],
+        rules: Ruleset,
+        override: ExhibitorOverride | None,
+        *,
+        since_us: int | None = None,
+    ) -> LeadState:
+        """The state of a whole history at once: the kept occurrences are exactly those that
+        count (see `count`), so this equals adding the activities one by one, only faster."""
+        state = cls(since_us=since_us)
+        candidates: dict[str, list[Entry]] = {}
+        for act in activities:
+            at_us = to_us(act.at)
+            if since_us is not None and at_us < since_us:
+                continue
+            state.stage_rank = max(state.stage_rank, stage_of(act, rules))
+            state.hand_raised = state.hand_raised or act.type in rules.hand_raise_types
+            state.last_us = at_us if state.last_us is None else max(state.last_us, at_us)
+            for rule_id, rule in rules.rules_for(act.type):
+                entry = entry_for(rule, act, override)
+                if entry is not None:
+                    candidates.setdefault(rule_id, []).append(entry)
+        for rule_id, entries in candidates.items():
+            state.entries[rule_id] = [e for e, _ in count(rules.engagement[rule_id], entries)]
+        return state
+
     def score(
         self,
         profile: Profile,
         rules: Ruleset,
         override: ExhibitorOverride | None,
         now: dt.datetime,
+        *,
+        top: int | None = None,
+        fit_: Fit | None = None,
     ) -> Score:
+        """The score at `now`; `fit_` may be passed when already computed for this profile."""
         counted = {
-            rule_id: count(rule, self.entries.get(rule_id, ()))
-            for rule_id, rule in rules.engagement.items()
+            rule_id: count(rules.engagement[rule_id], entries)
+            for rule_id, entries in self.entries.items()
+            if entries and rule_id in rules.engagement
         }
         return finish(
-            fit(profile, rules, override),
+            fit_ or fit(profile, rules, override),
             counted,
             stage_rank=self.stage_rank,
             hand_raised=self.hand_raised,
             last_us=self.last_us,
             rules=rules,
             now=now,
+            top=top,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -94,17 +130,17 @@ class LeadState:
 def _insert(rule: EngagementRule, kept: list[Entry], entry: Entry) -> list[Entry]:
     """Insert `entry` into a rule's kept occurrences and drop those that can never count."""
     order = (entry[0], entry[1])
-    if any((e[0], e[1]) == order for e in kept):
-        return kept  # the same activity twice
-    if rule.once_per is not None:
-        same = next((e for e in kept if e[3] == entry[3]), None)
-        if same is not None:
-            if (same[0], same[1]) <= order:
-                return kept
-            kept = [e for e in kept if e is not same]
-    keys = [(e[0], e[1]) for e in kept]
-    kept = list(kept)
-    kept.insert(bisect.bisect(keys, order), entry)
+    same_key = -1
+    for i, e in enumerate(kept):
+        if e[0] == entry[0] and e[1] == entry[1]:
+            return kept  # the same activity twice
+        if rule.once_per is not None and e[3] == entry[3]:
+            same_key = i
+    if same_key >= 0:
+        if (kept[same_key][0], kept[same_key][1]) <= order:
+            return kept
+        del kept[same_key]
+    bisect.insort(kept, entry, key=lambda e: (e[0], e[1]))
     if rule.cap is not None:
         del kept[rule.cap :]
     if rule.day_cap is not None:

@@ -121,6 +121,17 @@ async def _read(rt: Realtime, conn: Connection, websocket: WebSocket) -> None:
         await dispatch(rt, conn, raw)
 
 
+def _ended(conn: Connection, task: asyncio.Task[None]) -> None:
+    if conn.closed.is_set() or task.cancelled():
+        return
+    failure = task.exception()
+    if failure is not None:
+        log.error("ws.task_failed", connection=conn.id, error=repr(failure))
+        conn.close(1011, "internal error")
+    else:
+        conn.close(None)
+
+
 @router.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     rt: Realtime = websocket.app.state.realtime
@@ -150,14 +161,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     rt.connections.add(conn)
     writer = asyncio.create_task(conn.writer(), name=f"ws.writer.{conn.id}")
     reader = asyncio.create_task(_read(rt, conn, websocket), name=f"ws.reader.{conn.id}")
+    # Whichever task ends first (a disconnect, a broken socket, a bug) ends the connection.
+    for task in (reader, writer):
+        task.add_done_callback(lambda t: _ended(conn, t))
     try:
         await conn.subscribe(channels.user(account_id))
         try:
             await asyncio.wait_for(conn.closed.wait(), timeout=limits.lifetime_seconds)
         except TimeoutError:
             conn.close(CLOSE_RECONNECT, "reconnect")
-        if reader.done() and not reader.cancelled() and reader.exception() is not None:
-            log.warning("ws.reader_failed", error=repr(reader.exception()))
     finally:
         rt.connections.discard(conn)
         for task in (reader, writer):

@@ -1,26 +1,32 @@
-"""The one place realtime talks to the lead engine (app/leads/service.py, when it exists)."""
+"""The one place realtime talks to the lead engine: recording activities and lead cards."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
-from typing import cast
-
-import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.models import Event, Registration
+from app.leads import repository as leads_repository
+from app.leads import service as leads_service
+from app.leads.models import Lead
+from app.realtime import channels
+from app.realtime.protocol import push
 
-log = structlog.get_logger()
+Publish = tuple[str, bytes]
 
 
-def _service_function(name: str) -> Callable[..., Awaitable[object]] | None:
-    try:
-        module = importlib.import_module("app.leads.service")
-    except ImportError:
-        return None
-    found = getattr(module, name, None)
-    return cast("Callable[..., Awaitable[object]] | None", found)
+def _lead_summary(lead: Lead) -> dict[str, object]:
+    return {
+        "lead_id": lead.id,
+        "grade": lead.grade,
+        "tier": lead.tier,
+        "cell": lead.cell,
+        "fit": round(lead.fit),
+        "engagement": round(lead.engagement),
+        "buying_stage": lead.buying_stage,
+        "stage": lead.stage,
+        "mql": lead.mql_at is not None,
+    }
 
 
 async def record_activity(
@@ -33,13 +39,9 @@ async def record_activity(
     exhibitor_id: int | None,
     booth_id: int | None,
     idempotency_key: str,
-) -> bool:
-    """Append one activity through the lead engine; False (logged) while it is not there yet."""
-    record = _service_function("record")
-    if record is None:
-        log.warning("leads.unavailable", type=type, idempotency_key=idempotency_key)
-        return False
-    await record(
+) -> list[Publish]:
+    """Append one activity (once per key); returns the `staff.mql` pushes to send after commit."""
+    result = await leads_service.record(
         db,
         event=event,
         registration=registration,
@@ -49,18 +51,35 @@ async def record_activity(
         booth_id=booth_id,
         idempotency_key=idempotency_key,
     )
-    return True
+    out: list[Publish] = []
+    for lead in result.mql_reached:
+        if lead.exhibitor_id is None:
+            continue
+        body = {
+            **_lead_summary(lead),
+            "registration_id": registration.id,
+            "name": " ".join(p for p in (registration.first_name, registration.last_name) if p),
+            "company": registration.company,
+        }
+        out.append((channels.staff(lead.exhibitor_id), push("staff.mql", body)))
+    return out
 
 
 async def lead_card(
     db: AsyncSession, *, exhibitor_id: int, registration_id: int
 ) -> dict[str, object] | None:
-    """What the lead engine knows of this visitor for this exhibitor (grade, tier, stage...)."""
-    card = _service_function("lead_card")
-    if card is None:
+    """Grade, tier, stage and the last activities of this visitor as this exhibitor's lead."""
+    lead = (
+        await db.execute(
+            select(Lead).where(
+                Lead.registration_id == registration_id, Lead.exhibitor_id == exhibitor_id
+            )
+        )
+    ).scalar_one_or_none()
+    if lead is None:
         return None
-    try:
-        found = await card(db, exhibitor_id=exhibitor_id, registration_id=registration_id)
-    except TypeError:
-        return None
-    return cast("dict[str, object] | None", found)
+    recent = await leads_repository.lead_timeline(db, lead, limit=3)
+    return {
+        **_lead_summary(lead),
+        "last_activities": [{"type": a.type, "label": a.label, "at": a.at} for a in recent],
+    }

@@ -17,6 +17,7 @@ from app.booths.models import Booth
 from app.events.models import Event
 from app.realtime import access, channels, leads_bridge
 from app.realtime.connection import Connection
+from app.realtime.leads_bridge import Publish
 from app.realtime.presence_store import Change, Visit
 from app.realtime.protocol import push
 from app.realtime.runtime import Realtime
@@ -24,7 +25,6 @@ from app.realtime.runtime import Realtime
 log = structlog.get_logger()
 
 PLACE_KINDS = frozenset({"booth", "session"})
-Publish = tuple[str, bytes]
 
 
 def dwell_key(booth_id: int, registration_id: int, visit: Visit) -> str:
@@ -49,8 +49,11 @@ async def visitor_card(
     }
 
 
-async def record_dwell(db: AsyncSession, visit: Visit) -> int | None:
-    """Record a finished booth visit as `booth.dwell` seconds; returns the seconds recorded."""
+async def record_dwell(db: AsyncSession, visit: Visit, out: list[Publish]) -> int | None:
+    """Record a finished booth visit as `booth.dwell` seconds; returns the seconds recorded.
+
+    Pushes the lead engine asks for (`staff.mql`) are appended to `out`.
+    """
     kind, ident = channels.parse(visit.place)
     if kind != "booth" or visit.seconds < 1:
         return None
@@ -61,7 +64,7 @@ async def record_dwell(db: AsyncSession, visit: Visit) -> int | None:
     reg = await access.registration(db, booth.event_id, visit.visitor)
     if event is None or reg is None:
         return None  # staff and organizers walking through are not leads
-    await leads_bridge.record_activity(
+    out += await leads_bridge.record_activity(
         db,
         event=event,
         registration=reg,
@@ -88,14 +91,15 @@ async def consequences(db: AsyncSession, change: Change) -> list[Publish]:
     if booth is None:
         return out
     body: dict[str, object] = {"booth_id": booth.id, "count": change.count}
+    mqls: list[Publish] = []
     if change.visit is not None:
-        body["seconds"] = await record_dwell(db, change.visit)
+        body["seconds"] = await record_dwell(db, change.visit, mqls)
     body["visitor"] = await visitor_card(
         db, event_id=booth.event_id, exhibitor_id=booth.exhibitor_id, account_id=change.visitor
     )
     event = "staff.visitor_entered" if change.entered else "staff.visitor_left"
     out.append((channels.staff(booth.exhibitor_id), push(event, body)))
-    return out
+    return out + mqls
 
 
 async def enter(

@@ -163,7 +163,9 @@ async def test_scoring_put_validates_versions_and_rescores(
     )
     assert after["rescore"]["finished_at"] is not None
     leads = (
-        await client.get(f"/api/events/{event.slug}/leads", params={"sort": "fit"}, headers=headers)
+        await client.get(
+            f"/api/events/{event.slug}/leads", params={"sort": "cell"}, headers=headers
+        )
     ).json()
     assert [
         (i["exhibitor_id"], i["rules_version"], round(i["engagement"]), i["grade"])
@@ -246,19 +248,20 @@ async def test_lead_filters_sorting_and_pagination(
     await db.commit()
     url = f"/api/events/{event.slug}/leads"
 
-    async def ids(**params: object) -> list[tuple[int, int | None]]:
+    async def ids(**params: str | int | float | bool) -> list[tuple[int, int | None]]:
         body = (await client.get(url, params=params, headers=headers)).json()
         return [(i["registration_id"], i["exhibitor_id"]) for i in body["items"]]
 
-    assert await ids(event_level=True, sort="engagement") == [
-        (r.id, None) for r in (regs[2], regs[1], regs[0])
-    ]
-    assert await ids(event_level=True, limit=1, offset=1) == [(regs[1].id, None)]
-    assert await ids(stage="mql") == [(regs[0].id, acme.id)]
-    assert await ids(buying_stage="decision") == [(regs[0].id, acme.id)]
-    assert await ids(min_score=10, event_level=True) == [(regs[2].id, None)]
-    assert await ids(max_score=4.5, event_level=True) == [(regs[0].id, None)]
-    assert await ids(exhibitor_id=acme.id, cell="A3") == [(regs[0].id, acme.id)]
+    r0, r1, r2 = (r.id for r in regs)
+    # r0 asked once (+4) and requested a meeting (+15), r1 asked twice, r2 three times.
+    assert await ids(event_level=True, sort="engagement") == [(r0, None), (r2, None), (r1, None)]
+    assert await ids(event_level=True, limit=1, offset=1) == [(r2, None)]
+    assert await ids(stage="mql") == [(r0, None), (r0, acme.id)]
+    assert await ids(buying_stage="decision", exhibitor_id=acme.id) == [(r0, acme.id)]
+    assert await ids(min_score=10, event_level=True) == [(r0, None), (r2, None)]
+    assert await ids(max_score=9, event_level=True) == [(r1, None)]
+    assert await ids(cell="A4", exhibitor_id=acme.id) == [(r0, acme.id)]
+    assert len(await ids(cell="A4")) == 4
     assert await ids(last_activity_after="2999-01-01T00:00:00Z") == []
     page = (await client.get(url, params={"limit": 2}, headers=headers)).json()
     assert (page["total"], len(page["items"]), page["limit"], page["offset"]) == (4, 2, 2, 0)
@@ -287,7 +290,9 @@ async def test_transitions_calls_and_notes_over_the_api(
     assert illegal.status_code == 409
     assert illegal.json()["error"] == {
         "code": "leads.illegal_transition",
-        "message": "A lead in stage mql cannot move to won. Allowed moves: sal, rejected, recycled.",
+        "message": (
+            "A lead in stage mql cannot move to won. Allowed moves: sal, rejected, recycled."
+        ),
         "allowed": ["sal", "rejected", "recycled"],
     }
     no_reason = await client.post(f"{url}/transitions", json={"to": "rejected"}, headers=staff)

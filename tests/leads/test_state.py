@@ -60,6 +60,8 @@ def test_incremental_equals_full_recompute(
         # Round-trip through JSON every step, as the database does.
         state = LeadState.from_json(json.loads(json.dumps(state.to_json())))
         state.add(a, RULES, override)
+    built = LeadState.build(acts, RULES, override)
+    assert built.to_json() == state.to_json()
     for now in (NOW, NOW + dt.timedelta(days=20)):
         full = score(profile(), acts, RULES, override, now)
         incremental = state.score(profile(), RULES, override, now)

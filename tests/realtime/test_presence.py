@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import Booth
 from app.events.models import RoleName
+from app.leads.models import Activity
 from app.realtime import presence
 from app.realtime.presence_store import MemoryPresence, PresenceStore, RedisPresence, Visit
 from tests.factories import (
@@ -94,6 +95,15 @@ async def test_silent_tabs_time_out_at_their_last_heartbeat(store: PresenceStore
     assert await store.count("booth:1") == 0
 
 
+async def _dwell_values(db: AsyncSession, registration_id: int) -> list[float]:
+    rows = await db.execute(
+        select(Activity.value).where(
+            Activity.registration_id == registration_id, Activity.type == "booth.dwell"
+        )
+    )
+    return [v for (v,) in rows.all() if v is not None]
+
+
 async def _booth(db: AsyncSession) -> tuple[int, int, int]:
     event = await make_event(db)
     exhibitor = await make_exhibitor(db, event)
@@ -157,6 +167,9 @@ async def test_staff_see_consenting_visitors_arrive_and_leave_with_dwell(
         left = (await console.push("staff.visitor_left"))[2]
     assert left["seconds"] == 105
     assert left["visitor"]["name"] == "Ada Lovelace"
+    assert left["visitor"]["lead"]["grade"] in {"A", "B", "C", "D"}
+    assert await _dwell_values(db, ada.id) == [105.0]
+    assert await _dwell_values(db, shy.id) == []  # still in the booth
 
 
 async def test_dwell_is_recorded_once_per_visit(app: FastAPI, db: AsyncSession) -> None:
@@ -170,8 +183,10 @@ async def test_dwell_is_recorded_once_per_visit(app: FastAPI, db: AsyncSession) 
     await db.commit()
     visit = Visit(f"booth:{booth_id}", reg.account_id or 0, 100.0, 160.4)
     assert presence.dwell_key(booth_id, reg.id, visit) == f"booth.dwell:{booth_id}:{reg.id}:100000"
-    async with app.state.sessionmaker() as session, session.begin():
-        assert await presence.record_dwell(session, visit) == 60
+    for _worker in range(2):
+        async with app.state.sessionmaker() as session, session.begin():
+            assert await presence.record_dwell(session, visit, []) == 60
+    assert await _dwell_values(db, reg.id) == [60.0]
 
 
 async def test_timeouts_end_visits_and_tell_staff(
@@ -205,3 +220,4 @@ async def test_timeouts_end_visits_and_tell_staff(
         left = (await console.push("staff.visitor_left"))[2]
         await asyncio.sleep(0)
     assert left["seconds"] == 20
+    assert await _dwell_values(db, reg.id) == [20.0]
