@@ -93,14 +93,14 @@ def wants_json(request: Request) -> bool:
     )
 
 
-def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
+async def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
     if wants_json(request):
         return JSONResponse({"error": body}, status_code=status)
+    from app.auth.deps import viewer_for
     from app.templating import templates
 
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "error": body}, status_code=status
-    )
+    context = {"status": status, "error": body, "account": await viewer_for(request)}
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -109,7 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = (
             {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
         )
-        response = _render(request, exc.status, exc.to_dict())
+        response = await _render(request, exc.status, exc.to_dict())
         if headers:
             response.headers.update(headers)
         if isinstance(exc, Unauthenticated) and not wants_json(request):
@@ -128,7 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         body = {"code": "app.validation", "message": "Some fields are not valid.", "fields": fields}
-        return _render(request, 422, body)
+        return await _render(request, 422, body)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -137,7 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "code": f"http.{exc.status_code}",
             "message": messages.get(exc.status_code, str(exc.detail)),
         }
-        return _render(request, exc.status_code, body)
+        return await _render(request, exc.status_code, body)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -146,4 +146,4 @@ def install_error_handlers(app: FastAPI) -> None:
             "code": "app.internal",
             "message": "Something went wrong on our side. It has been logged; please try again.",
         }
-        return _render(request, 500, body)
+        return await _render(request, 500, body)

@@ -21,7 +21,14 @@ def include_routers(app: FastAPI) -> None:
     for module in (auth_api, events_api, leads_api):
         app.include_router(module.router)
     include_realtime(app)
-    for module in (auth_pages, events_lobby, events_pages, booths_pages, sessions_pages, leads_pages):
+    for module in (
+        auth_pages,
+        events_lobby,
+        events_pages,
+        booths_pages,
+        sessions_pages,
+        leads_pages,
+    ):
         app.include_router(module.router)
     for module in (booth_pages, manage_pages, organizer_pages):
         app.include_router(module.router)

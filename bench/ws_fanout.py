@@ -187,7 +187,9 @@ async def run_one(
             room_id = json.loads(await sender.recv())[2]["room"]["id"]
             for sub in subs:
                 await sub.send(json.dumps(["chat.join", 1, {"room_id": room_id}]))
-                await sub.recv()
+                answer = json.loads(await sub.recv())
+                if answer[0] != "success":
+                    raise RuntimeError(f"chat.join failed: {answer}")
             await asyncio.sleep(0.3)  # subscriptions reach Redis
         count = int(rate * seconds)
         latencies: list[float] = []
@@ -203,6 +205,11 @@ async def run_one(
                 await sender.send(json.dumps(["chat.send", i, body]))
             else:
                 await sender.send(json.dumps(["m", stamp]))
+        if ours:
+            answers = [json.loads(await sender.recv()) for _ in range(count)]
+            failed = [a for a in answers if a[0] != "success"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} sends failed, first: {failed[0]}")
         _done, late = await asyncio.wait(readers, timeout=30 + seconds)
         for task in late:
             task.cancel()

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import ConfigError, load_settings
 from app.main import create_app
 from app.migrate import DatabaseBehind
 from tests.conftest import make_settings
+from tests.factories import login_as, make_account
 
 
 async def test_healthz_reports_ok(client: httpx.AsyncClient) -> None:
@@ -54,3 +56,14 @@ async def test_server_refuses_database_behind_head(tmp_path: Path) -> None:
     with pytest.raises(DatabaseBehind, match="Run `expohall migrate`"):
         async with app.router.lifespan_context(app):
             pass
+
+
+async def test_error_page_keeps_the_logged_in_header(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    account = await make_account(db, display_name="Grace Hopper")
+    await login_as(db, client, account)
+    response = await client.get("/e/no-such-event")
+    assert response.status_code == 404
+    assert "Grace Hopper" in response.text
+    assert "Log out" in response.text

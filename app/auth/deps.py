@@ -57,6 +57,35 @@ async def _account_from_bearer(request: Request, db: DbSession) -> Account | Non
     return account
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """A plain copy of who is logged in, for templates: safe to read after a rollback."""
+
+    id: int
+    email: str | None
+    display_name: str
+    is_admin: bool
+
+    @classmethod
+    def of(cls, account: Account) -> Viewer:
+        return cls(account.id, account.email, account.display_name, account.is_admin)
+
+
+async def viewer_for(request: Request) -> Viewer | None:
+    """Who is logged in, for an error page: looked up afresh when the request never got to it."""
+    if hasattr(request.state, "viewer"):
+        viewer: Viewer | None = request.state.viewer
+        return viewer
+    if SESSION_COOKIE not in request.cookies:
+        return None
+    try:
+        async with request.app.state.sessionmaker() as db:
+            account = await _account_from_cookie(request, db)
+            return Viewer.of(account) if account is not None else None
+    except Exception:  # an error page must render even when the database is down
+        return None
+
+
 async def optional_account(request: Request, db: DbSession) -> Account | None:
     """The logged-in account (browser cookie or API bearer token), cached on the request."""
     if hasattr(request.state, "account"):
@@ -69,6 +98,7 @@ async def optional_account(request: Request, db: DbSession) -> Account | None:
             # A cookie-authenticated API call is a browser: it must prove same-origin.
             await csrf.verify_csrf(request)
     request.state.account = account
+    request.state.viewer = Viewer.of(account) if account is not None else None
     return account
 
 

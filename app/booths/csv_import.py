@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.booths.models import Tier
+from app.booths.service import slugify
 from app.events.vocab import COMPANY_SIZES, countries
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -50,10 +51,6 @@ class ExhibitorRow:
 class Parsed:
     rows: list[ExhibitorRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-
-
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
 
 
 def _list(text: str, separators: str = r"[;|]") -> list[str]:
@@ -129,7 +126,7 @@ def _check(
         bad("name", "The name is missing.")
     elif len(name) > 200:
         bad("name", "The name is longer than 200 characters.")
-    slug = values.get("slug", "").lower() or _slugify(name)
+    slug = values.get("slug", "").lower() or slugify(name)
     if not slug or not _SLUG.match(slug) or len(slug) > 80:
         bad("slug", "Use lowercase letters, digits and dashes, e.g. acme-robotics.")
     elif slug in seen:

@@ -131,43 +131,41 @@ def _choose(
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """How one persona behaves: booths, minutes at each, resources, conversations, sessions."""
+    """How one persona behaves. The favourite booth gets the attention (downloads of the
+    wanted buying stages, a hand-raise, sometimes a second visit the day before); the other
+    booths a visit and some minutes; then sessions, live or recorded."""
 
-    booths: tuple[int, int]
-    dwell: tuple[int, int]  # seconds
+    other_booths: tuple[int, int]
+    dwell: tuple[int, int]  # seconds at the favourite booth
     downloads: tuple[int, int]
     stages: tuple[str, ...]
-    hand_raise: float  # chance of a meeting/info request at the favourite booth
+    info: float  # chance of an info request at the favourite booth
+    meeting: float
     chat: float
-    live_sessions: tuple[int, int]
-    on_demand: tuple[int, int]
+    came_back: float  # chance of an earlier visit the day before
+    live: float  # chance of attending a session live (join and watch)
+    recording: float  # chance of watching a recording
     question: float
     email_click: float
 
 
 PLANS: dict[Persona, _Plan] = {
     Persona.buyer: _Plan(
-        (2, 4), (300, 900), (1, 2), ("decision", "evaluation"), 1.0, 0.3, (0, 1), (0, 0), 0.2, 0.3
+        (1, 2), (360, 900), (2, 3), ("decision", "evaluation"), 1, 0.6, 0.5, 0.7, 0.5, 0, 0.2, 0.2
     ),
     Persona.evaluator: _Plan(
-        (2, 3), (240, 720), (1, 2), ("evaluation", "research"), 0.3, 0.2, (0, 1), (0, 1), 0.2, 0.2
+        (0, 2), (240, 600), (1, 2), ("evaluation", "research"), 0.3, 0, 0.2, 0.2, 0.3, 0, 0.2, 0
     ),
-    Persona.researcher: _Plan(
-        (1, 3), (60, 240), (1, 1), ("research",), 0.0, 0.0, (0, 0), (1, 1), 0.0, 0.1
-    ),
+    Persona.researcher: _Plan((0, 1), (60, 240), (1, 1), ("research",), 0, 0, 0, 0, 0, 1, 0, 0.1),
     Persona.partner: _Plan(
-        (1, 3), (120, 400), (0, 1), ("research", "evaluation"), 0.2, 0.4, (0, 0), (0, 1), 0.0, 0.1
+        (0, 1), (120, 400), (0, 1), ("research", "evaluation"), 0.2, 0, 0.4, 0, 0, 0, 0, 0
     ),
-    Persona.analyst: _Plan(
-        (1, 2), (120, 300), (0, 1), ("research",), 0.0, 0.2, (1, 1), (0, 1), 0.3, 0.0
-    ),
+    Persona.analyst: _Plan((0, 1), (120, 300), (0, 1), ("research",), 0, 0, 0.2, 0, 1, 0, 0.3, 0),
     Persona.competitor: _Plan(
-        (1, 2), (300, 600), (1, 2), ("decision", "evaluation"), 0.0, 0.0, (0, 0), (0, 1), 0.0, 0.0
+        (0, 1), (300, 600), (1, 2), ("decision", "evaluation"), 0, 0, 0, 0, 0, 0, 0, 0
     ),
-    Persona.student: _Plan(
-        (1, 3), (60, 300), (0, 1), ("research",), 0.0, 0.0, (0, 1), (0, 1), 0.1, 0.0
-    ),
-    Persona.drive_by: _Plan((1, 1), (0, 0), (0, 0), (), 0.0, 0.0, (0, 0), (0, 0), 0.0, 0.0),
+    Persona.student: _Plan((0, 1), (60, 300), (0, 1), ("research",), 0, 0, 0, 0, 0, 0.5, 0, 0),
+    Persona.drive_by: _Plan((0, 0), (0, 0), (0, 0), (), 0, 0, 0, 0, 0, 0, 0, 0),
 }
 
 
@@ -180,28 +178,38 @@ async def _behave(
     sessions: Sequence[ProgramSession],
     start: dt.datetime,
 ) -> None:
+    if rng.random() < plan.email_click:
+        await rec(reg, "email.click", start - dt.timedelta(days=rng.randint(1, 9), hours=3))
+    chosen = _choose(rng, booths, reg, 1 + rng.randint(*plan.other_booths))
+    favourite, others = chosen[0], chosen[1:]
     at = start
-    if plan.email_click and rng.random() < plan.email_click:
-        await rec(reg, "email.click", at - dt.timedelta(days=rng.randint(1, 9), hours=3))
-    for n, booth in enumerate(_choose(rng, booths, reg, rng.randint(*plan.booths))):
-        at = await rec(reg, "booth.visit", at, booth_id=booth.booth_id)
-        if plan.dwell[1]:
-            seconds = rng.randint(*plan.dwell) // (2 if n else 1) + 30
-            await rec(reg, "booth.dwell", at + MINUTE, booth_id=booth.booth_id, value=seconds)
-        wanted = rng.randint(*plan.downloads) if n < 2 else 0
-        for resource in booth.pick(rng, plan.stages, wanted):
-            at += rng.randint(1, 4) * MINUTE
-            if resource.kind == "video":
-                percent = float(rng.choice([35, 60, 80, 100]))
-                await rec(reg, "video.progress", at, resource_id=resource.id, value=percent)
-            else:
-                await rec(reg, "resource.download", at, resource_id=resource.id)
-        if rng.random() < plan.chat:
-            await rec(reg, "chat.message", at + 2 * MINUTE, booth_id=booth.booth_id)
-        if n == 0 and rng.random() < plan.hand_raise:
-            kind = "meeting.request" if rng.random() < 0.5 else "info.request"
-            await rec(reg, kind, at + 3 * MINUTE, booth_id=booth.booth_id)
+    if rng.random() < plan.came_back:
+        before = start - dt.timedelta(days=1, minutes=rng.randint(0, 120))
+        await rec(reg, "booth.visit", before, booth_id=favourite.booth_id)
+        await rec(reg, "booth.dwell", before + MINUTE, booth_id=favourite.booth_id, value=400)
+    at = await rec(reg, "booth.visit", at, booth_id=favourite.booth_id)
+    if plan.dwell[1]:
+        seconds = rng.randint(*plan.dwell)
+        await rec(reg, "booth.dwell", at + MINUTE, booth_id=favourite.booth_id, value=seconds)
+    for resource in favourite.pick(rng, plan.stages, rng.randint(*plan.downloads)):
+        at += rng.randint(1, 4) * MINUTE
+        if resource.kind == "video":
+            percent = float(rng.choice([35, 60, 80, 100]))
+            await rec(reg, "video.progress", at, resource_id=resource.id, value=percent)
+        else:
+            await rec(reg, "resource.download", at, resource_id=resource.id)
+    for kind, chance in (("chat.message", plan.chat), ("info.request", plan.info)):
+        if rng.random() < chance:
+            at += 2 * MINUTE
+            await rec(reg, kind, at, booth_id=favourite.booth_id)
+    if rng.random() < plan.meeting:
+        await rec(reg, "meeting.request", at + MINUTE, booth_id=favourite.booth_id)
+    for booth in others:
         at += rng.randint(4, 15) * MINUTE
+        at = await rec(reg, "booth.visit", at, booth_id=booth.booth_id)
+        if plan.dwell[1] and rng.random() < 0.5:
+            seconds = rng.randint(60, 300)
+            await rec(reg, "booth.dwell", at + MINUTE, booth_id=booth.booth_id, value=seconds)
     await _sessions(rec, rng, reg, plan, sessions)
 
 
@@ -214,26 +222,27 @@ async def _sessions(
 ) -> None:
     now = rec.now
     started = [s for s in sessions if s.starts_at <= now - 5 * MINUTE]
-    for session in rng.sample(started, k=min(len(started), rng.randint(*plan.live_sessions))):
+    if started and rng.random() < plan.live:
+        session = rng.choice(started)
         joined = session.starts_at + rng.randint(0, 4) * MINUTE
-        if joined >= now:
-            continue
-        await rec(reg, "session.join", joined, session_id=session.id, meta={"live": True})
-        until = min(session.ends_at, now)
-        watched = (until - joined).total_seconds() * rng.uniform(0.4, 1.0)
-        await rec(
-            reg,
-            "session.watch",
-            until,
-            session_id=session.id,
-            value=round(watched),
-            meta={"live": True},
-        )
-        if rng.random() < plan.question:
-            await rec(reg, "question.ask", joined + 10 * MINUTE, session_id=session.id)
+        if joined < now:
+            await rec(reg, "session.join", joined, session_id=session.id, meta={"live": True})
+            until = min(session.ends_at, now)
+            watched = (until - joined).total_seconds() * rng.uniform(0.4, 1.0)
+            await rec(
+                reg,
+                "session.watch",
+                until,
+                session_id=session.id,
+                value=round(watched),
+                meta={"live": True},
+            )
+            if rng.random() < plan.question:
+                await rec(reg, "question.ask", joined + 10 * MINUTE, session_id=session.id)
     # Recordings of the sessions that have ended, watched since.
     ended = [s for s in sessions if s.ends_at <= now - 5 * MINUTE]
-    for session in rng.sample(ended, k=min(len(ended), rng.randint(*plan.on_demand))):
+    if ended and rng.random() < plan.recording:
+        session = rng.choice(ended)
         gap = max(1, int((now - session.ends_at) / MINUTE))
         at = session.ends_at + rng.randint(1, gap) * MINUTE
         await rec(reg, "session.join", at, session_id=session.id, meta={"live": False})

@@ -104,12 +104,15 @@ async def test_declined_visitor_is_counted_but_never_identified(
     api = (await client.get("/api/events/expo/leads")).json()
 
     for html in (meetings, analytics):
-        assert "Grace" not in html and "Hopper" not in html
-        assert registration.email is not None and registration.email not in html
+        assert "Grace" not in html
+        assert "Hopper" not in html
+        assert registration.email is not None
+        assert registration.email not in html
     assert "An attendee who chose not to share their details" in meetings
     assert "Pricing please" in meetings  # the question still reaches the booth
     assert re.search(r'data-figure="anonymous">1 visitor ', analytics)
-    assert api["items"] == [] and api["total"] == 0
+    assert api["items"] == []
+    assert api["total"] == 0
 
 
 async def test_consent_is_asked_once_per_booth(
@@ -155,13 +158,12 @@ async def test_download_asks_first_then_serves(
     assert first.headers["location"].startswith("/e/expo/booths/acme/consent?then=download")
     assert QUESTION in form.text
     assert answered.headers["location"] == f"/e/expo/resources/{resource.id}/download"
-    assert served.status_code == 200 and served.content == b"%PDF-1.7 x"
+    assert served.status_code == 200
+    assert served.content == b"%PDF-1.7 x"
     assert await _count(db, "resource.download") == 1
 
 
-async def test_chat_asks_first(
-    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
-) -> None:
+async def test_chat_asks_first(app: FastAPI, client: httpx.AsyncClient, db: AsyncSession) -> None:
     _event, _exhibitor, account, _ = await _setup(db)
     await login_as(db, client, account)
 
@@ -236,3 +238,24 @@ async def test_changing_the_answer_later(
     assert changed.headers["location"] == "/e/expo/booths/acme?done=shared#contact"
     assert await shares_with(db, registration, exhibitor.id)
     assert (await db.execute(select(func.count()).select_from(BoothConsent))).scalar_one() == 1
+
+
+async def test_erasing_an_account_blanks_what_it_wrote_to_booths(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from app.booths.models import InfoRequest, MeetingRequest
+    from app.events import privacy
+
+    _event, exhibitor, account, _registration = await _setup(db)
+    slot = await make_slot(db, exhibitor)
+    await login_as(db, client, account)
+    await _answer(app, client, "yes", then="info", message="Call me on +44 20 7946 0000")
+    await _answer(app, client, "yes", then="meeting", slot_id=str(slot.id), message="Secret plan")
+
+    await privacy.erase(db, account=account)
+    await db.commit()
+
+    info = (await db.execute(select(InfoRequest))).scalar_one()
+    meeting = (await db.execute(select(MeetingRequest))).scalar_one()
+    assert info.message == ""
+    assert meeting.message == ""

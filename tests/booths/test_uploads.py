@@ -112,7 +112,8 @@ async def test_logo_upload_is_stored_by_random_name_and_served_with_its_type(
 
     assert response.status_code == 303
     assert booth.logo_path is not None
-    assert booth.logo_path.startswith("images/") and booth.logo_path.endswith(".png")
+    assert booth.logo_path.startswith("images/")
+    assert booth.logo_path.endswith(".png")
     assert "logo" not in booth.logo_path
     served = await client.get(f"/media/{booth.logo_path}")
     assert served.status_code == 200
@@ -200,7 +201,8 @@ async def test_path_traversal_names_are_harmless(
     assert response.status_code == 303
     resource = (await db.execute(select(Resource))).scalar_one()
     assert resource.file_path is not None
-    assert resource.file_path.startswith("files/") and ".." not in resource.file_path
+    assert resource.file_path.startswith("files/")
+    assert ".." not in resource.file_path
     [stored] = _stored(app)
     assert stored.parent == app.state.settings.uploads_dir / "files"
     assert stored.read_bytes() == PDF
@@ -219,7 +221,8 @@ async def test_docx_is_recognised_by_its_content_types_entry(
     assert plain_zip.status_code == 422
     resource = (await db.execute(select(Resource))).scalar_one()
     assert resource.content_type == uploads.DOCX.content_type
-    assert resource.file_path is not None and resource.file_path.endswith(".docx")
+    assert resource.file_path is not None
+    assert resource.file_path.endswith(".docx")
 
 
 @pytest.mark.parametrize(

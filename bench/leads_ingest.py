@@ -1,0 +1,549 @@
+"""Lead engine: ingest activities one at a time and in batches, then rescore everything.
+
+    .venv/bin/python -m bench.leads_ingest                      # SQLite, 1,000,000 activities
+    .venv/bin/python -m bench.leads_ingest --activities 100000  # a quick run
+    .venv/bin/python -m bench.leads_ingest \\
+        --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/expohall_bench_leads
+
+One event, 50,000 registrations, 30 exhibitors (a booth and two resources each), 5 sessions.
+(a) `--sample-one` activities go one per transaction through app.leads.service.record, each
+    in its own session as a request would (the registration is read, the activity recorded,
+    the leads updated, the transaction committed);
+(b) `--sample-batch` activities go through the bulk API, POST /api/events/{slug}/activities
+    with batches of 1,000 and an organizer's API token, in-process (httpx ASGITransport: the
+    real router, dependencies, validation and one transaction per batch);
+(c) the rest, up to `--activities`, is inserted with plain executemany (not an ingest figure:
+    it only fills the log), with a bare lead row per (attendee, scope) it touches;
+then a rules change is saved and every lead rescored with app.leads.rescore.rescore_event
+(committing per batch, as the leads.rescore job does). As a reference in the same run, one
+GROUP BY over the activity table sums points per (attendee, exhibitor).
+A PostgreSQL database named in --database-url is created (dropped first if it exists) and
+dropped at the end; SQLite runs in a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import case, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from bench.results_io import peak_rss_mib, save
+
+SLUG = "bench-expo"
+EXHIBITORS = 30
+SECRET = "bench-secret-" + "x" * 40
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+# (type, weight): what a trade show's log looks like.
+MIX = [
+    ("booth.visit", 28),
+    ("booth.dwell", 20),
+    ("resource.download", 14),
+    ("video.progress", 5),
+    ("chat.message", 5),
+    ("info.request", 2),
+    ("meeting.request", 1),
+    ("email.open", 10),
+    ("email.click", 5),
+    ("session.join", 6),
+    ("session.watch", 4),
+]
+REFERENCE_POINTS = {
+    "booth.visit": 2,
+    "booth.dwell": 1,
+    "resource.download": 5,
+    "video.progress": 5,
+    "chat.message": 3,
+    "info.request": 15,
+    "meeting.request": 15,
+    "email.click": 3,
+    "session.join": 5,
+    "session.watch": 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    event_id: int
+    token: str
+    registrations: list[tuple[int, str, bool]]  # id, email, consents
+    booths: list[tuple[int, int, str]]  # exhibitor id, booth id, exhibitor name
+    resources: dict[int, list[tuple[int, str, str]]]  # exhibitor id -> (id, title, stage)
+    sessions: list[tuple[int, str, dt.datetime, dt.datetime]]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    n: int
+    registration: int  # index into World.registrations
+    type: str
+    at: dt.datetime
+    value: float | None = None
+    exhibitor: int | None = None  # index into World.booths
+    resource: int | None = None  # index into that exhibitor's resources
+    session: int | None = None
+
+
+def items(seed: int, start: int, count: int, people: int) -> Iterator[Item]:
+    """`count` activities from number `start` on, the same ones for the same seed."""
+    rng = random.Random(seed * 1_000_003 + start)
+    types = [t for t, _ in MIX]
+    weights = [w for _, w in MIX]
+    for n in range(start, start + count):
+        type_ = rng.choices(types, weights)[0]
+        at = NOW - dt.timedelta(seconds=rng.randint(60, 7 * 86_400))
+        who = rng.randrange(people)
+        if type_.startswith("email."):
+            yield Item(n, who, type_, at)
+        elif type_.startswith("session."):
+            value = float(rng.randint(60, 2_700)) if type_ == "session.watch" else None
+            yield Item(n, who, type_, at, value, session=rng.randrange(5))
+        else:
+            exhibitor = rng.randrange(EXHIBITORS)
+            if type_ == "booth.dwell":
+                yield Item(n, who, type_, at, float(rng.randint(20, 900)), exhibitor)
+            elif type_ in ("resource.download", "video.progress"):
+                value = float(rng.choice([20, 55, 80, 100])) if type_ == "video.progress" else None
+                yield Item(n, who, type_, at, value, exhibitor, rng.randrange(2))
+            else:
+                yield Item(n, who, type_, at, None, exhibitor)
+
+
+# -- set-up -----------------------------------------------------------------------------------
+
+
+async def _create_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def _seed(db: AsyncSession, people: int, seed: int) -> World:
+    from app.auth.models import Account, ApiToken
+    from app.auth.security import digest, new_token
+    from app.booths.models import Booth, Exhibitor, Resource
+    from app.events import vocab
+    from app.events.models import Event, Registration, Role, RoleName
+    from app.sessions.models import ProgramSession
+
+    rng = random.Random(seed)
+    organizer = Account(email="organizer@bench.example", display_name="Bench organizer")
+    event = Event(
+        slug=SLUG,
+        name="Bench Expo",
+        starts_at=NOW - dt.timedelta(days=7),
+        ends_at=NOW + dt.timedelta(days=1),
+        status="live",
+    )
+    db.add_all([organizer, event])
+    await db.flush()
+    db.add(Role(event_id=event.id, account_id=organizer.id, role=RoleName.organizer))
+    token = "exh_" + new_token(32)
+    db.add(
+        ApiToken(account_id=organizer.id, name="bench", prefix=token[:12], token_hash=digest(token))
+    )
+    sizes = list(vocab.COMPANY_SIZES)
+    booths: list[tuple[int, int, str]] = []
+    resources: dict[int, list[tuple[int, str, str]]] = {}
+    for i in range(EXHIBITORS):
+        exhibitor = Exhibitor(event_id=event.id, slug=f"x{i}", name=f"Exhibitor {i}")
+        db.add(exhibitor)
+        await db.flush()
+        booth = Booth(
+            event_id=event.id,
+            exhibitor_id=exhibitor.id,
+            territory=[] if i % 3 else ["DE", "FR", "GB"],
+            ideal_sizes=sizes[i % 4 : i % 4 + 3],
+        )
+        db.add(booth)
+        await db.flush()
+        rows = [
+            Resource(booth_id=booth.id, kind="document", title=f"Whitepaper {i}", stage="research"),
+            Resource(booth_id=booth.id, kind="video", title=f"Pricing {i}", stage="decision"),
+        ]
+        db.add_all(rows)
+        await db.flush()
+        booths.append((exhibitor.id, booth.id, exhibitor.name))
+        resources[exhibitor.id] = [(r.id, r.title, r.stage) for r in rows]
+    sessions = []
+    for s in range(5):
+        start = NOW - dt.timedelta(days=6 - s, hours=2)
+        row = ProgramSession(
+            event_id=event.id, title=f"Keynote {s}", starts_at=start, ends_at=start + 45 * MINUTE
+        )
+        db.add(row)
+        await db.flush()
+        sessions.append((row.id, row.title, row.starts_at, row.ends_at))
+    countries = ["DE", "FR", "GB", "US", "NL", "ES", "IT", "PL", "SE", "JP"]
+    for first in range(0, people, 5_000):
+        await db.execute(
+            insert(Registration),
+            [
+                {
+                    "event_id": event.id,
+                    "email": f"a{n}@bench.example",
+                    "first_name": "Bench",
+                    "last_name": f"Attendee {n}",
+                    "company": f"Company {n % 997}",
+                    "job_title": "Engineer",
+                    "job_level": rng.choice(list(vocab.JOB_LEVELS)),
+                    "company_type": rng.choice(list(vocab.COMPANY_TYPES)),
+                    "company_size": rng.choice(sizes),
+                    "industry": rng.choice(list(vocab.INDUSTRIES)),
+                    "country": rng.choice(countries),
+                    "budget": rng.choice(list(vocab.BUDGETS)),
+                    "timeframe": rng.choice(list(vocab.TIMEFRAMES)),
+                    "interests": [],
+                    "consent_share_at": NOW if rng.random() < 0.8 else None,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for n in range(first, min(first + 5_000, people))
+            ],
+        )
+    regs = await db.execute(
+        select(Registration.id, Registration.email, Registration.consent_share_at)
+        .where(Registration.event_id == event.id)
+        .order_by(Registration.id)
+    )
+    registrations = [(r.id, r.email or "", r.consent_share_at is not None) for r in regs]
+    return World(event.id, token, registrations, booths, resources, sessions)
+
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+# -- (a) one activity per transaction ----------------------------------------------------------
+
+
+async def one_at_a_time(
+    sessionmaker: async_sessionmaker[AsyncSession], world: World, start: int, count: int, seed: int
+) -> float:
+    from app.events.models import Event, Registration
+    from app.leads.service import record
+
+    async with sessionmaker() as db:
+        event = await db.get(Event, world.event_id)
+    assert event is not None
+    started = time.perf_counter()
+    for item in items(seed, start, count, len(world.registrations)):
+        async with sessionmaker() as db, db.begin():
+            registration = await db.get(Registration, world.registrations[item.registration][0])
+            assert registration is not None
+            await record(db, event=event, registration=registration, **_ids(world, item))
+    return count / (time.perf_counter() - started)
+
+
+def _ids(world: World, item: Item) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "type": item.type,
+        "at": item.at,
+        "value": item.value,
+        "idempotency_key": f"b{item.n}",
+    }
+    if item.exhibitor is not None:
+        exhibitor_id, booth_id, _ = world.booths[item.exhibitor]
+        if item.resource is not None:
+            values["resource_id"] = world.resources[exhibitor_id][item.resource][0]
+        else:
+            values["booth_id"] = booth_id
+    if item.session is not None:
+        values["session_id"] = world.sessions[item.session][0]
+    return values
+
+
+# -- (b) batches of 1,000 through the bulk API ---------------------------------------------------
+
+
+async def batches(app: Any, world: World, start: int, count: int, seed: int) -> float:
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {world.token}"}
+    url = f"/api/events/{SLUG}/activities"
+    pending = list(items(seed, start, count, len(world.registrations)))
+    started = time.perf_counter()
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for first in range(0, len(pending), 1_000):
+            body = []
+            for item in pending[first : first + 1_000]:
+                values = _ids(world, item)
+                values["at"] = item.at.isoformat()
+                values["email"] = world.registrations[item.registration][1]
+                body.append({k: v for k, v in values.items() if v is not None})
+            response = await client.post(url, json={"items": body}, headers=headers, timeout=600)
+            response.raise_for_status()
+            answer = response.json()
+            assert answer["errors"] == 0, answer["items"][:3]
+    return count / (time.perf_counter() - started)
+
+
+# -- (c) fill the log ----------------------------------------------------------------------------
+
+
+async def fill(db: AsyncSession, world: World, start: int, count: int, seed: int) -> None:
+    """Plain inserts of the remaining activities, with a bare lead for each new (attendee, scope)."""
+    from app.leads.models import Activity, Lead
+
+    existing = {
+        (r.registration_id, r.scope)
+        for r in await db.execute(
+            select(Lead.registration_id, Lead.scope).where(Lead.event_id == world.event_id)
+        )
+    }
+    chunk: list[dict[str, Any]] = []
+    leads: list[dict[str, Any]] = []
+
+    async def flush() -> None:
+        if chunk:
+            await db.execute(insert(Activity), chunk)
+            chunk.clear()
+        if leads:
+            await db.execute(insert(Lead), leads)
+            leads.clear()
+
+    for item in items(seed, start, count, len(world.registrations)):
+        reg_id, _email, consents = world.registrations[item.registration]
+        row = _row(world, item, reg_id)
+        chunk.append(row)
+        scopes = [0]
+        if row["exhibitor_id"] is not None and consents:
+            scopes.append(row["exhibitor_id"])
+        for scope in scopes:
+            if (reg_id, scope) not in existing:
+                existing.add((reg_id, scope))
+                leads.append(
+                    {
+                        "event_id": world.event_id,
+                        "registration_id": reg_id,
+                        "exhibitor_id": scope or None,
+                        "scope": scope,
+                        "state": {},
+                        "contributions": [],
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                )
+        if len(chunk) >= 10_000:
+            await flush()
+    await flush()
+
+
+def _row(world: World, item: Item, reg_id: int) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "event_id": world.event_id,
+        "registration_id": reg_id,
+        "type": item.type,
+        "at": item.at,
+        "value": item.value,
+        "exhibitor_id": None,
+        "booth_id": None,
+        "session_id": None,
+        "resource_id": None,
+        "label": "",
+        "stage": None,
+        "live": False,
+        "percent": item.value if item.type == "video.progress" else None,
+        "meta": {},
+        "idempotency_key": f"b{item.n}",
+        "created_at": NOW,
+    }
+    if item.exhibitor is not None:
+        exhibitor_id, booth_id, name = world.booths[item.exhibitor]
+        row.update(exhibitor_id=exhibitor_id, booth_id=booth_id, label=name)
+        if item.resource is not None:
+            resource_id, title, stage = world.resources[exhibitor_id][item.resource]
+            row.update(resource_id=resource_id, label=title, stage=stage)
+    if item.session is not None:
+        session_id, title, starts, ends = world.sessions[item.session]
+        row.update(session_id=session_id, label=title, live=starts <= item.at <= ends)
+        if item.type == "session.watch" and item.value is not None:
+            row["percent"] = min(100.0, item.value / (ends - starts).total_seconds() * 100)
+    return row
+
+
+# -- rescore and the reference ----------------------------------------------------------------
+
+
+async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) -> dict[str, Any]:
+    from app.events.models import Event
+    from app.leads.rescore import RescoreProgress, rescore_event
+    from app.leads.rules import Ruleset
+    from app.leads.versions import save_rules
+
+    async with sessionmaker() as db, db.begin():
+        event = await db.get(Event, world.event_id)
+        assert event is not None
+        data = Ruleset().model_dump(mode="json")
+        data["engagement"]["info_request"]["points"] = 20
+        data["half_life_days"] = 10
+        await save_rules(
+            db, event=event, ruleset=Ruleset.model_validate(data), overrides={}, actor=None
+        )
+    async with sessionmaker() as db:
+        event = await db.get(Event, world.event_id)
+        assert event is not None
+
+        async def commit(_progress: RescoreProgress) -> None:
+            await db.commit()
+
+        started = time.perf_counter()
+        progress = await rescore_event(db, event=event, after_batch=commit)
+        await db.commit()
+        seconds = time.perf_counter() - started
+    return {
+        "rescore_seconds": round(seconds, 2),
+        "rescore_leads": progress.done,
+        "rescore_activities": progress.activities,
+    }
+
+
+async def reference(db: AsyncSession, event_id: int) -> tuple[float, int]:
+    """One GROUP BY over the activity table into a points sum, every row fetched."""
+    from app.leads.models import Activity
+
+    points = case(
+        *((Activity.type == t, p) for t, p in REFERENCE_POINTS.items()),
+        else_=0,
+    )
+    query = (
+        select(Activity.registration_id, Activity.exhibitor_id, func.sum(points))
+        .where(Activity.event_id == event_id)
+        .group_by(Activity.registration_id, Activity.exhibitor_id)
+    )
+    started = time.perf_counter()
+    rows = (await db.execute(query)).all()
+    return time.perf_counter() - started, len(rows)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from app.config import Settings
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    workdir = Path(tempfile.mkdtemp(prefix="expohall-bench-leads-"))
+    url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    postgres = url.startswith("postgresql")
+    if postgres:
+        await _create_pg_database(url)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        settings = Settings(
+            secret_key=SECRET,
+            database_url=url,
+            data_dir=workdir / "data",
+            redis_url=None,
+            log_level="WARNING",
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            return await _measure(app, args, postgres)
+    finally:
+        if postgres:
+            await _drop_pg_database(url)
+
+
+async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[str, Any]:
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    total, one, batch = args.activities, args.sample_one, args.sample_batch
+    batch = min(batch, total - one) // 1_000 * 1_000
+    started = time.perf_counter()
+    async with sessionmaker() as db, db.begin():
+        world = await _seed(db, args.attendees, args.seed)
+    print(f"seeded {args.attendees} attendees in {time.perf_counter() - started:.1f} s", flush=True)
+
+    one_rate = await one_at_a_time(sessionmaker, world, 0, one, args.seed)
+    print(f"(a) one per transaction: {one_rate:,.0f} activities/s over {one}", flush=True)
+    batch_rate = await batches(app, world, one, batch, args.seed) if batch else 0.0
+    print(f"(b) batches of 1,000: {batch_rate:,.0f} activities/s over {batch}", flush=True)
+    started = time.perf_counter()
+    async with sessionmaker() as db, db.begin():
+        await fill(db, world, one + batch, total - one - batch, args.seed)
+    fill_seconds = time.perf_counter() - started
+    print(f"filled {total - one - batch} more rows in {fill_seconds:.1f} s", flush=True)
+    if postgres:
+        async with sessionmaker() as db, db.begin():
+            await db.execute(text("ANALYZE"))
+
+    figures = await rescore(sessionmaker, world)
+    print(f"(c) rescore: {figures['rescore_seconds']} s", flush=True)
+    async with sessionmaker() as db:
+        ref_seconds, groups = await reference(db, world.event_id)
+        ref_seconds = min(ref_seconds, (await reference(db, world.event_id))[0])
+    print(f"reference GROUP BY: {ref_seconds:.2f} s ({groups} groups)", flush=True)
+    return {
+        "database": "postgresql" if postgres else "sqlite",
+        "attendees": args.attendees,
+        "exhibitors": EXHIBITORS,
+        "activities": total,
+        "one_at_a_time_sample": one,
+        "one_at_a_time_per_s": round(one_rate),
+        "batch_sample": batch,
+        "batch_per_s": round(batch_rate),
+        "batch_path": "POST /api/events/{slug}/activities via httpx.ASGITransport, in-process",
+        "fill_rows": total - one - batch,
+        "fill_seconds": round(fill_seconds, 1),
+        **figures,
+        "reference_groupby_seconds": round(ref_seconds, 2),
+        "reference_groups": groups,
+        "rescore_vs_reference": round(figures["rescore_seconds"] / ref_seconds, 1),
+        "peak_rss_mib": peak_rss_mib(),
+        "targets": {
+            "one_at_a_time_per_s": ">= 5000",
+            "batch_per_s": ">= 50000",
+            "rescore_seconds": "<= 10 for 1,000,000 activities",
+            "rescore_vs_reference": "< 7",
+            "peak_rss_mib": "< 1024",
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--attendees", type=int, default=50_000)
+    parser.add_argument("--sample-one", type=int, default=20_000)
+    parser.add_argument("--sample-batch", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    if args.sample_one > args.activities:
+        parser.error("--sample-one cannot exceed --activities")
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    figures = asyncio.run(run(args))
+    name = f"leads_ingest_{figures['database']}"
+    save(name, figures)
+
+
+if __name__ == "__main__":
+    main()
