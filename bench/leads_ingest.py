@@ -308,7 +308,7 @@ async def batches(app: Any, world: World, start: int, count: int, seed: int) -> 
 
 
 async def fill(db: AsyncSession, world: World, start: int, count: int, seed: int) -> None:
-    """Plain inserts of the remaining activities, with a bare lead for each new (attendee, scope)."""
+    """Plain inserts of the remaining activities, and a bare lead per new (attendee, scope)."""
     from app.leads.models import Activity, Lead
 
     existing = {
@@ -463,7 +463,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             data_dir=workdir / "data",
             redis_url=None,
             log_level="WARNING",
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):

@@ -192,6 +192,7 @@ async def run_one(
                     raise RuntimeError(f"chat.join failed: {answer}")
             await asyncio.sleep(0.3)  # subscriptions reach Redis
         count = int(rate * seconds)
+        run = secrets.token_hex(4)  # fresh client message ids: resends would be deduplicated
         latencies: list[float] = []
         readers = [asyncio.create_task(_receive(s, latencies, count, ours)) for s in subs]
         pids = [s.process.pid for s in servers]
@@ -201,7 +202,7 @@ async def run_one(
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             stamp = repr(time.perf_counter())
             if ours:
-                body = {"room_id": room_id, "client_msg_id": f"m{i}", "body": stamp}
+                body = {"room_id": room_id, "client_msg_id": f"{run}-{i}", "body": stamp}
                 await sender.send(json.dumps(["chat.send", i, body]))
             else:
                 await sender.send(json.dumps(["m", stamp]))
@@ -218,7 +219,7 @@ async def run_one(
         cpu = sum(_cpu_seconds(p) for p in pids) - cpu0
         for ws in [sender, *subs]:
             await ws.close()
-        deliveries = len(latencies)
+        deliveries = max(1, len(latencies))
         latencies.sort()
         return {
             "server": kind,

@@ -516,3 +516,25 @@ async def open_link(visit: VisitDep, db: DbSession, resource_id: int) -> Respons
             db, event=visit.event, registration=registration, resource=resource
         )
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/e/{slug}/resources/{resource_id}/progress", status_code=204)
+async def video_progress(
+    visit: VisitDep,
+    db: DbSession,
+    resource_id: int,
+    percent: Annotated[float, Form(ge=0, le=100)],
+) -> Response:
+    """The player's progress events (fetch with X-CSRF-Token): one activity per quarter."""
+    resource, exhibitor = await _resource(db, visit, resource_id)
+    if resource.kind != ResourceKind.video:
+        raise service.BoothNotFound("That resource is not a video.")
+    if visit.account is None:
+        raise Unauthenticated()
+    if service.can_manage(visit.membership, exhibitor):
+        return Response(status_code=204)
+    registration = await _attendee(db, visit)
+    await service.record_video_progress(
+        db, event=visit.event, registration=registration, resource=resource, percent=percent
+    )
+    return Response(status_code=204)

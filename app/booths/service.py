@@ -255,6 +255,30 @@ async def record_download(
     return result.created
 
 
+async def record_video_progress(
+    db: AsyncSession,
+    *,
+    event: Event,
+    registration: Registration,
+    resource: Resource,
+    percent: float,
+) -> bool:
+    """`video.progress` at 25, 50, 75 and 100 %: each milestone counts once per attendee."""
+    milestone = int(percent // 25) * 25
+    if milestone == 0:
+        return False
+    result = await record(
+        db,
+        event=event,
+        registration=registration,
+        type="video.progress",
+        value=float(milestone),
+        resource_id=resource.id,
+        idempotency_key=f"video.progress:{resource.id}:{registration.id}:{milestone}",
+    )
+    return result.created
+
+
 async def request_info(
     db: AsyncSession,
     *,

@@ -29,7 +29,7 @@ from app.leads.sales import add_note, log_call
 from app.leads.service import record
 from app.sessions.models import ProgramSession
 
-TIER_WEIGHT = {"platinum": 6.0, "gold": 3.0, "silver": 2.0, "bronze": 1.0}
+TIER_WEIGHT = {"platinum": 10.0, "gold": 4.0, "silver": 2.0, "bronze": 1.0}
 WORKED_TIERS = ("platinum",)  # whose staff work their MQLs in the demo
 REJECTIONS = ("no_budget", "no_fit", "unreachable", "existing_customer", "no_need")
 MINUTE = dt.timedelta(minutes=1)
@@ -151,10 +151,10 @@ class _Plan:
 
 PLANS: dict[Persona, _Plan] = {
     Persona.buyer: _Plan(
-        (1, 2), (360, 900), (2, 3), ("decision", "evaluation"), 1, 0.6, 0.5, 0.7, 0.5, 0, 0.2, 0.2
+        (1, 2), (360, 900), (2, 4), ("decision", "evaluation"), 1, 0.6, 0.5, 0.7, 0.5, 0, 0.2, 0.2
     ),
     Persona.evaluator: _Plan(
-        (0, 2), (240, 600), (1, 2), ("evaluation", "research"), 0.3, 0, 0.2, 0.2, 0.3, 0, 0.2, 0
+        (0, 2), (240, 600), (1, 3), ("evaluation", "research"), 0.3, 0, 0.2, 0.3, 0.3, 0, 0.2, 0
     ),
     Persona.researcher: _Plan((0, 1), (60, 240), (1, 1), ("research",), 0, 0, 0, 0, 0, 1, 0, 0.1),
     Persona.partner: _Plan(
@@ -194,7 +194,7 @@ async def _behave(
     for resource in favourite.pick(rng, plan.stages, rng.randint(*plan.downloads)):
         at += rng.randint(1, 4) * MINUTE
         if resource.kind == "video":
-            percent = float(rng.choice([35, 60, 80, 100]))
+            percent = float(rng.choice([35, 60, 80, 100, 100]))
             await rec(reg, "video.progress", at, resource_id=resource.id, value=percent)
         else:
             await rec(reg, "resource.download", at, resource_id=resource.id)
@@ -210,7 +210,7 @@ async def _behave(
         if plan.dwell[1] and rng.random() < 0.5:
             seconds = rng.randint(60, 300)
             await rec(reg, "booth.dwell", at + MINUTE, booth_id=booth.booth_id, value=seconds)
-    await _sessions(rec, rng, reg, plan, sessions)
+    await _sessions(rec, rng, reg, plan, sessions, favourite.exhibitor_id)
 
 
 async def _sessions(
@@ -219,14 +219,20 @@ async def _sessions(
     reg: Registration,
     plan: _Plan,
     sessions: Sequence[ProgramSession],
+    favourite: int,
 ) -> None:
+    """A live session (the favourite exhibitor's own talk when it has one), or a recording.
+    A sponsored session counts for its sponsor's lead as well."""
     now = rec.now
     started = [s for s in sessions if s.starts_at <= now - 5 * MINUTE]
+    own = [s for s in started if s.sponsor_exhibitor_id == favourite]
     if started and rng.random() < plan.live:
-        session = rng.choice(started)
+        session = rng.choice(own or started)
         joined = session.starts_at + rng.randint(0, 4) * MINUTE
+        sponsor = {"exhibitor_id": session.sponsor_exhibitor_id}
         if joined < now:
-            await rec(reg, "session.join", joined, session_id=session.id, meta={"live": True})
+            live = {"live": True}
+            await rec(reg, "session.join", joined, session_id=session.id, meta=live, **sponsor)
             until = min(session.ends_at, now)
             watched = (until - joined).total_seconds() * rng.uniform(0.4, 1.0)
             await rec(
@@ -235,17 +241,26 @@ async def _sessions(
                 until,
                 session_id=session.id,
                 value=round(watched),
-                meta={"live": True},
+                meta=live,
+                **sponsor,
             )
             if rng.random() < plan.question:
-                await rec(reg, "question.ask", joined + 10 * MINUTE, session_id=session.id)
+                at = joined + 10 * MINUTE
+                await rec(reg, "question.ask", at, session_id=session.id, **sponsor)
     # Recordings of the sessions that have ended, watched since.
     ended = [s for s in sessions if s.ends_at <= now - 5 * MINUTE]
     if ended and rng.random() < plan.recording:
         session = rng.choice(ended)
         gap = max(1, int((now - session.ends_at) / MINUTE))
         at = session.ends_at + rng.randint(1, gap) * MINUTE
-        await rec(reg, "session.join", at, session_id=session.id, meta={"live": False})
+        await rec(
+            reg,
+            "session.join",
+            at,
+            session_id=session.id,
+            exhibitor_id=session.sponsor_exhibitor_id,
+            meta={"live": False},
+        )
 
 
 async def _work_mqls(db: AsyncSession, event: Event, rng: random.Random) -> int:

@@ -13,6 +13,7 @@ from app.db import DbSession
 from app.errors import AppError
 from app.events.models import Registration
 from app.leads import repository, sales
+from app.leads.errors import UnknownAttendee
 from app.leads.facts import Score
 from app.leads.lifecycle import allowed_moves, transition
 from app.leads.models import Lead
@@ -68,7 +69,7 @@ async def post_activities(
             async with db.begin_nested():
                 registration = await repository.registration_by_email(db, event.id, item.email)
                 if registration is None:
-                    raise _UnknownAttendee()
+                    raise UnknownAttendee()
                 result = await record(
                     db,
                     event=event,
@@ -102,15 +103,6 @@ async def post_activities(
         errors=sum(r.status == "error" for r in results),
         items=results,
     )
-
-
-class _UnknownAttendee(AppError):
-    code = "leads.unknown_attendee"
-    status = 422
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "No attendee of this event has that email."
 
 
 async def _scoring(db: DbSession, event: EventDep) -> ScoringRead:

@@ -35,3 +35,11 @@ class LeadForbidden(Forbidden):
     @classmethod
     def default_message(cls) -> str:
         return "Only the event's organizers and the exhibitor's staff can see this lead."
+
+
+class UnknownAttendee(Invalid):
+    code = "leads.unknown_attendee"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "No attendee of this event has that email."

@@ -86,14 +86,31 @@ async def booths_of_event(db: AsyncSession, event_id: int) -> Sequence[AnyRow]:
 
 
 async def registration_by_email(db: AsyncSession, event_id: int, email: str) -> Registration | None:
-    return (
+    email = email.strip()
+    exact = (
         await db.execute(
             select(Registration).where(
-                Registration.event_id == event_id,
-                func.lower(Registration.email) == email.strip().lower(),
+                Registration.event_id == event_id, Registration.email == email
             )
         )
     ).scalar_one_or_none()
+    if exact is not None:
+        return exact
+    # Outside tools may change the case; this slower path is taken only then.
+    return (
+        (
+            await db.execute(
+                select(Registration)
+                .where(
+                    Registration.event_id == event_id,
+                    func.lower(Registration.email) == email.lower(),
+                )
+                .limit(1)
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,7 +132,10 @@ def _gate(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) 
 
 
 def entry_for(
-    rule: EngagementRule, act: ActivityFact, override: ExhibitorOverride | None
+    rule: EngagementRule,
+    act: ActivityFact,
+    override: ExhibitorOverride | None,
+    at_us: int | None = None,
 ) -> Entry | None:
     """The candidate occurrence `act` makes for `rule`, or None if it does not match."""
     if act.type != rule.type or (rule.live is not None and act.live != rule.live):
@@ -148,7 +151,7 @@ def entry_for(
         points += override.resource_points.get(act.resource_id, 0.0)
     if not points:
         return None
-    return (to_us(act.at), act.id, points, _key(rule, act), act.label)
+    return (to_us(act.at) if at_us is None else at_us, act.id, points, _key(rule, act), act.label)
 
 
 def _key(rule: EngagementRule, act: ActivityFact) -> str:
@@ -171,7 +174,8 @@ def _key(rule: EngagementRule, act: ActivityFact) -> str:
 
 def count(rule: EngagementRule, entries: Iterable[Entry]) -> list[tuple[Entry, float]]:
     """Which of a rule's candidate occurrences count, and for how many points."""
-    ordered = sorted(entries, key=lambda e: (e[0], e[1]))
+    # Tuples compare by (at, id) first, and ids are unique: plain sorting is time order.
+    ordered = sorted(entries)
     if rule.once_per is not None:
         seen: set[str] = set()
         firsts = []
@@ -209,13 +213,14 @@ def finish(
     """The score from the counted occurrences of each rule (shared by full and incremental);
     `top` keeps only that many engagement reasons."""
     now_us = to_us(now)
-    half_life_us = rules.half_life_days * US_PER_DAY
+    rate = -math.log(2) / (rules.half_life_days * US_PER_DAY)
     groups: dict[str, float] = dict.fromkeys(rules.groups, 0.0)
     totals: dict[tuple[str, str], float] = {}
     ids: dict[tuple[str, str], list[int]] = {}
     for rule_id, rule in rules.engagement.items():
         for entry, points in counted.get(rule_id, []):
-            decayed = points * 0.5 ** (max(0, now_us - entry[0]) / half_life_us)
+            age = now_us - entry[0]
+            decayed = points * math.exp(rate * age) if age > 0 else points
             groups[rule.group] += decayed
             slot = (rule_id, entry[4])
             totals[slot] = totals.get(slot, 0.0) + decayed

@@ -41,7 +41,7 @@ class LeadState:
         self.hand_raised = self.hand_raised or act.type in rules.hand_raise_types
         self.last_us = at_us if self.last_us is None else max(self.last_us, at_us)
         for rule_id, rule in rules.rules_for(act.type):
-            entry = entry_for(rule, act, override)
+            entry = entry_for(rule, act, override, at_us)
             if entry is not None:
                 self.entries[rule_id] = _insert(rule, self.entries.get(rule_id, []), entry)
         return True
@@ -67,7 +67,7 @@ class LeadState:
             state.hand_raised = state.hand_raised or act.type in rules.hand_raise_types
             state.last_us = at_us if state.last_us is None else max(state.last_us, at_us)
             for rule_id, rule in rules.rules_for(act.type):
-                entry = entry_for(rule, act, override)
+                entry = entry_for(rule, act, override, at_us)
                 if entry is not None:
                     candidates.setdefault(rule_id, []).append(entry)
         for rule_id, entries in candidates.items():
@@ -140,7 +140,7 @@ def _insert(rule: EngagementRule, kept: list[Entry], entry: Entry) -> list[Entry
         if (kept[same_key][0], kept[same_key][1]) <= order:
             return kept
         del kept[same_key]
-    bisect.insort(kept, entry, key=lambda e: (e[0], e[1]))
+    bisect.insort(kept, entry)  # tuples order by (at, id): ids are unique
     if rule.cap is not None:
         del kept[rule.cap :]
     if rule.day_cap is not None:

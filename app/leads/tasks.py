@@ -39,6 +39,7 @@ async def wait_for_jobs() -> None:
     """Let running jobs finish (tests, shutdown)."""
     while _running:
         await asyncio.gather(*list(_running), return_exceptions=True)
+        _running.difference_update({t for t in _running if t.done()})
 
 
 async def _wait_visible(

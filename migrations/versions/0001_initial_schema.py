@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:46:33.421429
+Create Date: 2026-11-23 14:04:59.607148
 """
 
 from collections.abc import Sequence

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -288,3 +290,67 @@ async def test_info_request_by_someone_not_registered_is_refused(
     )
 
     assert response.status_code == 403
+
+
+async def test_video_progress_counts_each_milestone_once(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    event, exhibitor = await _booth(db)
+    video = await make_resource(
+        db, exhibitor, kind="video", url="https://vimeo.com/1234", stage="evaluation"
+    )
+    await _attendee(db, client, event)
+    headers = {"x-csrf-token": csrf_for(app, client)}
+
+    statuses = [
+        (
+            await client.post(
+                f"/e/expo/resources/{video.id}/progress",
+                data={"percent": str(percent)},
+                headers=headers,
+            )
+        ).status_code
+        for percent in (10, 26, 49, 51, 51, 100)
+    ]
+    refused = await client.post(
+        f"/e/expo/resources/{video.id}/progress", data={"percent": "150"}, headers=headers
+    )
+
+    assert statuses == [204] * 6
+    assert refused.status_code == 422
+    values = (
+        await db.execute(
+            select(Activity.value).where(Activity.type == "video.progress").order_by(Activity.id)
+        )
+    ).scalars()
+    assert list(values) == [25.0, 50.0, 100.0]
+
+
+async def test_booth_page_shows_live_visitors_and_staff_on_duty(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    import time
+
+    from sqlalchemy import select as sql_select
+
+    from app.booths.models import Booth
+    from app.realtime import channels
+    from app.realtime.feed import realtime_of
+
+    event, exhibitor = await _booth(db)
+    on_duty = await make_account(db, display_name="Olga Onduty")
+    away = await make_account(db, display_name="Alex Away")
+    for person in (on_duty, away):
+        await grant(db, person, event, RoleName.staff, exhibitor.id)
+    booth = (await db.execute(sql_select(Booth))).scalar_one()
+    await db.commit()
+    presence = realtime_of(app).presence
+    place = channels.booth(booth.id)
+    await presence.enter(place, "tab-1", on_duty.id, time.time())
+    await presence.enter(place, "tab-2", 999_999, time.time())
+
+    html = (await client.get("/e/expo/booths/acme")).text
+
+    assert "2 here now" in html
+    assert re.search(r"Olga Onduty\s*<span class=\"badge badge--live\">", html)
+    assert not re.search(r"Alex Away\s*<span class=\"badge badge--live\">", html)

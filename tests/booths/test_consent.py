@@ -259,3 +259,33 @@ async def test_erasing_an_account_blanks_what_it_wrote_to_booths(
     meeting = (await db.execute(select(MeetingRequest))).scalar_one()
     assert info.message == ""
     assert meeting.message == ""
+
+
+async def test_shares_clause_filters_lead_lists_by_each_leads_exhibitor(db: AsyncSession) -> None:
+    """The SQL twin works correlated to `Lead.exhibitor_id`, as the lead lists need it."""
+    event, exhibitor, _account, registration = await _setup(db)
+    other = await make_exhibitor(db, event, slug="other")
+    db.add(BoothConsent(registration_id=registration.id, exhibitor_id=exhibitor.id, shared=True))
+    db.add(BoothConsent(registration_id=registration.id, exhibitor_id=other.id, shared=False))
+    for scope in (exhibitor.id, other.id):
+        db.add(
+            Lead(
+                event_id=event.id,
+                registration_id=registration.id,
+                exhibitor_id=scope,
+                scope=scope,
+                state={},
+                contributions=[],
+            )
+        )
+    await db.flush()
+
+    visible = (
+        await db.execute(
+            select(Lead.exhibitor_id)
+            .join(Registration, Registration.id == Lead.registration_id)
+            .where(shares_clause(Lead.exhibitor_id))
+        )
+    ).scalars()
+
+    assert list(visible) == [exhibitor.id]

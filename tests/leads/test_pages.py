@@ -280,7 +280,8 @@ async def test_rejecting_needs_a_reason_then_is_logged(
     text = _text(page.text)
     assert "The lead's stage is updated." in text
     assert "MQL → Rejected · No budget" in text
-    assert "Sam Seller" in text and "Q3 freeze" in text
+    assert "Sam Seller" in text
+    assert "Q3 freeze" in text
     assert "no further moves" in text
 
 
