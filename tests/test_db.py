@@ -82,3 +82,25 @@ async def test_sqlite_runs_in_wal_mode(db: AsyncSession) -> None:
         pytest.skip("a SQLite setting")
     assert (await db.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
     assert (await db.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+
+
+async def test_savepoint_work_is_undone_when_the_transaction_rolls_back(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session:
+        async with session.begin():
+            async with session.begin_nested():
+                session.add(Account(email="inner@example.com"))
+            await session.rollback()
+    async with app.state.sessionmaker() as session:
+        assert await _emails(session) == []
+
+
+async def test_failed_savepoint_rolls_back_only_itself(app: FastAPI) -> None:
+    async with app.state.sessionmaker() as session, session.begin():
+        session.add(Account(email="outer@example.com"))
+        await session.flush()
+        with pytest.raises(IntegrityError):
+            async with session.begin_nested():
+                session.add(Account(email="outer@example.com"))
+                await session.flush()
+    async with app.state.sessionmaker() as session:
+        assert await _emails(session) == ["outer@example.com"]

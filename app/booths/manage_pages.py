@@ -173,7 +173,7 @@ def _form_values(data: service.BoothEdit) -> dict[str, Any]:
     return {name: getattr(data, name) for name in data.__slots__}
 
 
-@router.post(BASE + "/images/{which}")
+@router.post(BASE + "/images/{which}", max_body_size=uploads.IMAGE_LIMIT + uploads.FORM_OVERHEAD)
 async def upload_image(request: Request, m: ManagedBooth, db: DbSession, which: str) -> Response:
     if which not in ("logo", "banner"):
         raise NotFound()
@@ -223,7 +223,7 @@ async def resources_page(request: Request, m: ManagedBooth, db: DbSession) -> HT
     return await _resources_page(request, m, db)
 
 
-@router.post(BASE + "/resources")
+@router.post(BASE + "/resources", max_body_size=uploads.DOCUMENT_LIMIT + uploads.FORM_OVERHEAD)
 async def add_resource(request: Request, m: ManagedBooth, db: DbSession) -> Response:
     form = await request.form()
     draft = service.ResourceDraft(

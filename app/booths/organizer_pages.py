@@ -173,7 +173,9 @@ async def import_page(request: Request, member: Organizer) -> HTMLResponse:
     return _import_page(request, member)
 
 
-@router.post("/e/{slug}/manage/booths/import")
+@router.post(
+    "/e/{slug}/manage/booths/import", max_body_size=csv_import.MAX_BYTES + uploads.FORM_OVERHEAD
+)
 async def import_exhibitors(request: Request, member: Organizer, db: DbSession) -> Response:
     form = await request.form()
     upload = form.get("file")

@@ -27,6 +27,9 @@ from app.errors import AppError, NotFound
 CHUNK = 64 * 1024
 IMAGE_LIMIT = 5 * 1024 * 1024
 DOCUMENT_LIMIT = 25 * 1024 * 1024
+# Room for the other fields and multipart framing: a bigger request is cut off while it
+# arrives (413), before anything is spooled to disk.
+FORM_OVERHEAD = 256 * 1024
 _MAX_CONTENT_TYPES_XML = 1024 * 1024
 
 IMAGES_DIR = "images"

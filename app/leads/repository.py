@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.booths.models import Booth, Exhibitor
 from app.events.models import Registration
@@ -26,6 +29,32 @@ async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity
     ).scalar_one_or_none()
 
 
+async def insert_activity(db: AsyncSession, row: Activity) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING (one statement; a duplicate key never aborts the
+    caller's transaction, on SQLite or PostgreSQL). On success `row` joins the session."""
+    # Unset attributes are left out, so the columns' defaults apply.
+    values = {
+        c.key: value
+        for c in Activity.__table__.columns
+        if c.key != "id" and (value := getattr(row, c.key)) is not None
+    }
+    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert_(Activity)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
+        .returning(*Activity.__table__.columns)
+    )
+    inserted = (await db.execute(statement)).mappings().one_or_none()
+    if inserted is None:
+        return False
+    for key, value in inserted.items():
+        setattr(row, key, value)
+    make_transient_to_detached(row)
+    db.add(row)
+    return True
+
+
 async def insert_once(db: AsyncSession, row: Activity | Lead) -> bool:
     """Insert in a savepoint; False (and the caller's transaction intact) on a unique clash."""
     try:
@@ -35,6 +64,21 @@ async def insert_once(db: AsyncSession, row: Activity | Lead) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+async def leads_for_update(
+    db: AsyncSession, event_id: int, registration_id: int, scopes: Sequence[int]
+) -> dict[int, Lead]:
+    rows = await db.execute(
+        select(Lead)
+        .where(
+            Lead.event_id == event_id,
+            Lead.registration_id == registration_id,
+            Lead.scope.in_(scopes),
+        )
+        .with_for_update()
+    )
+    return {lead.scope: lead for lead in rows.scalars()}
 
 
 async def lead_for_update(

@@ -221,7 +221,7 @@ async def record(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    if not await repository.insert_once(db, row):
+    if not await repository.insert_activity(db, row):
         # Another request with the same key won the race.
         existing = await repository.activity_by_key(db, event.id, idempotency_key)
         assert existing is not None  # noqa: S101
@@ -240,9 +240,22 @@ async def record(
             competitor_domains=ctx.exhibitor.competitor_domains if ctx.exhibitor else None,
         )
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
+    existing_leads = await repository.leads_for_update(
+        db, event.id, registration.id, [t[0] for t in targets]
+    )
     for scope, lead_exhibitor, override in targets:
         lead, became_mql = await _fold(
-            db, event, registration, profile, scope, lead_exhibitor, fact, rules, override, now
+            db,
+            event,
+            registration,
+            profile,
+            scope,
+            lead_exhibitor,
+            fact,
+            rules,
+            override,
+            now,
+            existing_leads.get(scope),
         )
         leads.append(lead)
         if became_mql:
@@ -262,9 +275,9 @@ async def _fold(
     rules: CurrentRules,
     override: ExhibitorOverride | None,
     now: dt.datetime,
+    lead: Lead | None,
 ) -> tuple[Lead, bool]:
     """Fold one activity into a lead (created on first interaction) without rescanning."""
-    lead = await repository.lead_for_update(db, event.id, registration.id, scope)
     if lead is None:
         fresh = Lead(
             event_id=event.id,

@@ -255,3 +255,16 @@ async def test_uploaded_document_downloads_with_the_detected_type(
     assert response.headers["content-type"] == uploads.DOCX.content_type
     assert response.headers["content-disposition"] == 'attachment; filename="Datasheet.docx"'
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_request_far_over_the_limit_is_cut_off_while_it_arrives(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    await _staff(app, client, db)
+
+    response = await _upload_image(
+        app, client, PNG + b"\x00" * (uploads.IMAGE_LIMIT + uploads.FORM_OVERHEAD), "huge.png"
+    )
+
+    assert response.status_code == 413
+    assert _stored(app) == []
