@@ -99,4 +99,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a browser following the redirect
+# after a form post always sees what the post wrote (the default would commit after).
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -28,6 +28,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -471,6 +472,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if postgres:
             await _drop_pg_database(url)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[str, Any]:

@@ -117,6 +117,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
-    """A session for arranging and checking data; commit what the app must see."""
-    async with app.state.sessionmaker() as session:
+    """A session for arranging and checking data; commit what the app must see.
+
+    On SQLite it begins DEFERRED: a test that keeps reading must not hold the write lock
+    that the app's own (IMMEDIATE) request transactions wait for.
+    """
+    bind = app.state.engine.execution_options(sqlite_begin="DEFERRED")
+    async with app.state.sessionmaker(bind=bind) as session:
         yield session

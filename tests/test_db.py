@@ -98,9 +98,43 @@ async def test_failed_savepoint_rolls_back_only_itself(app: FastAPI) -> None:
     async with app.state.sessionmaker() as session, session.begin():
         session.add(Account(email="outer@example.com"))
         await session.flush()
-        with pytest.raises(IntegrityError):
+
+        async def add_duplicate() -> None:
             async with session.begin_nested():
                 session.add(Account(email="outer@example.com"))
                 await session.flush()
+
+        with pytest.raises(IntegrityError):
+            await add_duplicate()
     async with app.state.sessionmaker() as session:
         assert await _emails(session) == ["outer@example.com"]
+
+
+async def test_request_commits_before_the_response_starts(app: FastAPI, db: AsyncSession) -> None:
+    _add_routes(app)
+    seen_at_response_start: list[list[str | None]] = []
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            async with app.state.sessionmaker() as other:
+                seen_at_response_start.append(await _emails(other))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/_test/ok",
+        "raw_path": b"/api/_test/ok",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    assert seen_at_response_start == [["kept@example.com"]]
