@@ -14,19 +14,17 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.booths.models import Booth, Exhibitor, Resource
 from app.db import utcnow
 from app.events.models import Event, Registration
 from app.leads import repository
+from app.leads.cache import BoothInfo, EventContext, event_context
 from app.leads.errors import InvalidActivity
 from app.leads.facts import ActivityFact, Profile, Score
-from app.leads.lifecycle import apply_score
-from app.leads.models import EVENT_SCOPE, Activity, Lead, LeadTransition
+from app.leads.models import EVENT_SCOPE, Activity, Lead
 from app.leads.rules import ExhibitorOverride
 from app.leads.state import TOP_REASONS, LeadState
-from app.leads.versions import CurrentRules, current_rules, effective_override, override_for
+from app.leads.versions import CurrentRules, current_rules, override_for
 from app.leads.vocab import ACTIVITY_TYPES, CALL_OUTCOMES, PERCENT_TYPES, SECONDS_TYPES
-from app.sessions.models import ProgramSession
 
 log = structlog.get_logger()
 
@@ -87,8 +85,7 @@ class _Context:
     stage: str | None = None
     live: bool = False
     percent: float | None = None
-    booth: Booth | None = None
-    exhibitor: Exhibitor | None = None
+    booth: BoothInfo | None = None
 
 
 async def _context(
@@ -103,14 +100,48 @@ async def _context(
     session_id: int | None,
     resource_id: int | None,
     meta: Mapping[str, Any],
-) -> _Context:
+) -> tuple[_Context, EventContext]:
     """Check that every id belongs to the event (and to each other); derive the rest."""
+    known = await event_context(db, event.id, event.created_at)
+    if not (
+        (resource_id is None or resource_id in known.resources)
+        and (booth_id is None or booth_id in known.booths)
+        and (exhibitor_id is None or exhibitor_id in known.exhibitors)
+        and (session_id is None or session_id in known.sessions)
+    ):
+        # Created since the cache was filled, or really not part of the event.
+        known = await event_context(db, event.id, event.created_at, reload=True)
+    return _derive(
+        known,
+        type=type,
+        at=at,
+        value=value,
+        exhibitor_id=exhibitor_id,
+        booth_id=booth_id,
+        session_id=session_id,
+        resource_id=resource_id,
+        meta=meta,
+    ), known
+
+
+def _derive(
+    known: EventContext,
+    *,
+    type: str,
+    at: dt.datetime,
+    value: float | None,
+    exhibitor_id: int | None,
+    booth_id: int | None,
+    session_id: int | None,
+    resource_id: int | None,
+    meta: Mapping[str, Any],
+) -> _Context:
     ctx = _Context(exhibitor_id, booth_id)
-    booth: Booth | None = None
+    booth: BoothInfo | None = None
     if resource_id is not None:
-        resource = await db.get(Resource, resource_id)
-        booth = await db.get(Booth, resource.booth_id) if resource else None
-        if resource is None or booth is None or booth.event_id != event.id:
+        resource = known.resources.get(resource_id)
+        booth = known.booths.get(resource.booth_id) if resource else None
+        if resource is None or booth is None:
             raise InvalidActivity(
                 f"Resource {resource_id} is not part of this event.", field="resource_id"
             )
@@ -120,25 +151,26 @@ async def _context(
             )
         ctx.label, ctx.stage = resource.title, resource.stage
     elif booth_id is not None:
-        booth = await db.get(Booth, booth_id)
-        if booth is None or booth.event_id != event.id:
+        booth = known.booths.get(booth_id)
+        if booth is None:
             raise InvalidActivity(f"Booth {booth_id} is not part of this event.", field="booth_id")
         if exhibitor_id not in (None, booth.exhibitor_id):
             raise InvalidActivity(f"Booth {booth_id} is not that exhibitor's.", field="booth_id")
     elif exhibitor_id is not None:
-        booth = await repository.booth_of(db, exhibitor_id)
+        found = known.exhibitors.get(exhibitor_id)
+        booth = found.booth if found else None
     if booth is not None:
         ctx.booth, ctx.booth_id, ctx.exhibitor_id = booth, booth.id, booth.exhibitor_id
     if ctx.exhibitor_id is not None:
-        exhibitor = await db.get(Exhibitor, ctx.exhibitor_id)
-        if exhibitor is None or exhibitor.event_id != event.id:
+        exhibitor = known.exhibitors.get(ctx.exhibitor_id)
+        if exhibitor is None:
             raise InvalidActivity(
                 f"Exhibitor {ctx.exhibitor_id} is not part of this event.", field="exhibitor_id"
             )
-        ctx.label, ctx.exhibitor = ctx.label or exhibitor.name, exhibitor
+        ctx.label = ctx.label or exhibitor.name
     if session_id is not None:
-        session = await db.get(ProgramSession, session_id)
-        if session is None or session.event_id != event.id:
+        session = known.sessions.get(session_id)
+        if session is None:
             raise InvalidActivity(
                 f"Session {session_id} is not part of this event.", field="session_id"
             )
@@ -158,6 +190,27 @@ async def _context(
     return ctx
 
 
+def _check_call(
+    event: Event,
+    registration: Registration,
+    type: str,
+    value: float | None,
+    idempotency_key: str,
+    at: dt.datetime | None,
+) -> None:
+    _check_value(type, value)
+    if registration.event_id != event.id:
+        raise InvalidActivity(
+            "That attendee is registered for another event.", field="registration"
+        )
+    if not 0 < len(idempotency_key) <= 200:
+        raise InvalidActivity(
+            "The idempotency key must be 1 to 200 characters.", field="idempotency_key"
+        )
+    if at is not None and at.tzinfo is None:
+        raise InvalidActivity("The time must include a timezone.", field="at")
+
+
 async def record(
     db: AsyncSession,
     *,
@@ -173,36 +226,35 @@ async def record(
     resource_id: int | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> RecordResult:
-    """Append one activity (once per idempotency key) and update the attendee's leads."""
-    _check_value(type, value)
-    if registration.event_id != event.id:
-        raise InvalidActivity(
-            "That attendee is registered for another event.", field="registration"
-        )
-    if not 0 < len(idempotency_key) <= 200:
-        raise InvalidActivity(
-            "The idempotency key must be 1 to 200 characters.", field="idempotency_key"
-        )
-    if at is not None and at.tzinfo is None:
-        raise InvalidActivity("The time must include a timezone.", field="at")
-    existing = await repository.activity_by_key(db, event.id, idempotency_key)
-    if existing is not None:
-        return RecordResult(existing, created=False)
+    """Append one activity (once per idempotency key) and update the attendee's leads.
+
+    Three statements in the usual case: the INSERT … ON CONFLICT of the activity, one
+    SELECT of the attendee's leads (with the rules version and the booth consent riding
+    along) and one UPDATE per lead; the event's booths come from a per-process cache.
+    """
+    _check_call(event, registration, type, value, idempotency_key, at)
     now = utcnow()
     at = at or now
     meta = dict(meta or {})
-    ctx = await _context(
-        db,
-        event,
-        type=type,
-        at=at,
-        value=value,
-        exhibitor_id=exhibitor_id,
-        booth_id=booth_id,
-        session_id=session_id,
-        resource_id=resource_id,
-        meta=meta,
-    )
+    try:
+        ctx, known = await _context(
+            db,
+            event,
+            type=type,
+            at=at,
+            value=value,
+            exhibitor_id=exhibitor_id,
+            booth_id=booth_id,
+            session_id=session_id,
+            resource_id=resource_id,
+            meta=meta,
+        )
+    except InvalidActivity:
+        # A retried request whose ids have gone since answers as the duplicate it is.
+        existing = await repository.activity_by_key(db, event.id, idempotency_key)
+        if existing is not None:
+            return RecordResult(existing, created=False)
+        raise
     row = Activity(
         event_id=event.id,
         registration_id=registration.id,
@@ -222,27 +274,21 @@ async def record(
         created_at=now,
     )
     if not await repository.insert_activity(db, row):
-        # Another request with the same key won the race.
         existing = await repository.activity_by_key(db, event.id, idempotency_key)
         assert existing is not None  # noqa: S101
         return RecordResult(existing, created=False)
-    rules = await current_rules(db, event)
+    scopes = [EVENT_SCOPE] if ctx.exhibitor_id is None else [EVENT_SCOPE, ctx.exhibitor_id]
+    found = await repository.leads_for_record(
+        db, event.id, registration.id, scopes, ctx.exhibitor_id
+    )
+    rules = await rules_at(db, event, found.version)
     fact = fact_of(row)
     profile = profile_of(registration)
     leads, mqls = [], []
     targets: list[tuple[int, int | None, ExhibitorOverride | None]] = [(EVENT_SCOPE, None, None)]
-    if ctx.exhibitor_id is not None and registration.consent_share_at is not None:
-        own = effective_override(
-            rules,
-            ctx.exhibitor_id,
-            territory=ctx.booth.territory if ctx.booth else None,
-            ideal_sizes=ctx.booth.ideal_sizes if ctx.booth else None,
-            competitor_domains=ctx.exhibitor.competitor_domains if ctx.exhibitor else None,
-        )
+    if ctx.exhibitor_id is not None and _shares(registration, found.booth_shared):
+        own = known.override(rules, ctx.exhibitor_id, ctx.booth)
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
-    existing_leads = await repository.leads_for_update(
-        db, event.id, registration.id, [t[0] for t in targets]
-    )
     for scope, lead_exhibitor, override in targets:
         lead, became_mql = await _fold(
             db,
@@ -255,13 +301,68 @@ async def record(
             rules,
             override,
             now,
-            existing_leads.get(scope),
+            found.leads.get(scope),
         )
         leads.append(lead)
         if became_mql:
             mqls.append(lead)
             log.info("lead.mql_reached", lead_id=lead.id, cell=lead.cell)
     return RecordResult(row, created=True, leads=tuple(leads), mql_reached=tuple(mqls))
+
+
+def _shares(registration: Registration, booth_shared: bool | None) -> bool:
+    """`shares_with` from the answer already read: the booth's answer wins, else the
+    event-wide consent; never for an erased attendee."""
+    if registration.erased_at is not None:
+        return False
+    if booth_shared is not None:
+        return booth_shared
+    return registration.consent_share_at is not None
+
+
+_rules_seen: dict[tuple[int, dt.datetime, int], CurrentRules] = {}
+
+
+async def rules_at(db: AsyncSession, event: Event, version: int | None) -> CurrentRules:
+    """The event's rules given the latest version number already read (None: no version)."""
+    key = (event.id, event.created_at, version or 0)
+    rules = _rules_seen.get(key)
+    if rules is None:
+        rules = await current_rules(db, event)
+        if rules.version == (version or 0):
+            if len(_rules_seen) > 256:
+                _rules_seen.clear()
+            _rules_seen[key] = rules
+    return rules
+
+
+def _score_values(
+    stage: str,
+    mql_at: dt.datetime | None,
+    score: Score,
+    *,
+    version: int,
+    at: dt.datetime,
+) -> tuple[dict[str, Any], str | None]:
+    """`lifecycle.apply_score` on plain values: the lead's new columns, and the MQL reason
+    when it just became one."""
+    promoted = None
+    if stage == "inquiry" and score.qualifies_mql:
+        stage, mql_at, promoted = "mql", mql_at or at, f"auto_{score.mql_by}"
+    return {
+        "fit": score.fit,
+        "grade": score.grade,
+        "engagement": score.engagement,
+        "tier": score.tier,
+        "cell": score.cell,
+        "buying_stage": score.buying_stage,
+        "last_activity_at": score.last_activity_at,
+        "rules_version": version,
+        "contributions": [c.to_json() for c in score.contributions],
+        "updated_at": at,
+        "stage": stage,
+        "mql_at": mql_at,
+    }, promoted
 
 
 async def _fold(
@@ -279,52 +380,87 @@ async def _fold(
 ) -> tuple[Lead, bool]:
     """Fold one activity into a lead (created on first interaction) without rescanning."""
     if lead is None:
-        fresh = Lead(
+        # New (an exhibitor lead may follow earlier interactions made before consent):
+        # build once from the log; afterwards only fold.
+        state = await _rebuild(
+            db, event.id, registration.id, exhibitor_id, rules, override, None, exclude=fact.id
+        )
+        state.add(fact, rules.ruleset, override)
+        score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
+        values, promoted = _score_values("inquiry", None, score, version=rules.version, at=now)
+        values.update(
             event_id=event.id,
             registration_id=registration.id,
             exhibitor_id=exhibitor_id,
             scope=scope,
-            state={},
-            contributions=[],
-            rules_version=rules.version,
-            stage="inquiry",
+            state=state.to_json(),
+            owner_id=None,
+            reset_at=None,
             created_at=now,
         )
-        if await repository.insert_once(db, fresh):
-            lead = fresh
-        else:
-            lead = await repository.lead_for_update(db, event.id, registration.id, scope)
-            assert lead is not None  # noqa: S101
+        created = await repository.insert_lead(db, values)
+        if created is not None:
+            if promoted is not None:
+                await repository.insert_transitions(db, [_mql_transition(created.id, promoted, now)])
+            return created, promoted is not None
+        # Another transaction created it first: fold into theirs.
+        lead = await repository.lead_for_update(db, event.id, registration.id, scope)
+        assert lead is not None  # noqa: S101
     if lead.rules_version != rules.version or not lead.state:
-        # New (an exhibitor lead may follow earlier interactions made before consent) or
-        # scored under other rules: build once from the log; afterwards only fold.
-        state = await _rebuild(db, lead, rules, override, exclude=fact.id)
+        # Scored under other rules (or a bare row): build once from the log.
+        state = await _rebuild(
+            db,
+            lead.event_id,
+            lead.registration_id,
+            lead.exhibitor_id,
+            rules,
+            override,
+            LeadState.from_json(lead.state).since_us,
+            exclude=fact.id,
+        )
     else:
         state = LeadState.from_json(lead.state)
     state.add(fact, rules.ruleset, override)
-    lead.state = state.to_json()
     score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
-    promoted = apply_score(lead, score, version=rules.version, at=now)
+    values, promoted = _score_values(
+        lead.stage, lead.mql_at, score, version=rules.version, at=now
+    )
+    values["state"] = state.to_json()
+    await repository.update_lead(db, lead, values)
     if promoted is not None:
-        db.add(LeadTransition(**promoted))
-    await db.flush()
+        await repository.insert_transitions(db, [_mql_transition(lead.id, promoted, now)])
     return lead, promoted is not None
+
+
+def _mql_transition(lead_id: int, reason: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "from_stage": "inquiry",
+        "to_stage": "mql",
+        "reason": reason,
+        "note": "",
+        "actor_id": None,
+        "at": at,
+    }
 
 
 async def _rebuild(
     db: AsyncSession,
-    lead: Lead,
+    event_id: int,
+    registration_id: int,
+    exhibitor_id: int | None,
     rules: CurrentRules,
     override: ExhibitorOverride | None,
+    since_us: int | None,
     *,
     exclude: int | None = None,
 ) -> LeadState:
-    rows = await repository.lead_activities(db, lead)
+    rows = await repository.activity_facts(db, event_id, registration_id, exhibitor_id)
     return LeadState.build(
-        (fact_of(row) for row in rows if row.id != exclude),
+        (fact for fact in rows if fact.id != exclude),
         rules.ruleset,
         override,
-        since_us=LeadState.from_json(lead.state).since_us,
+        since_us=since_us,
     )
 
 
@@ -339,5 +475,13 @@ async def live_score(db: AsyncSession, *, lead: Lead, registration: Registration
     if lead.rules_version == rules.version:
         state = LeadState.from_json(lead.state)
     else:
-        state = await _rebuild(db, lead, rules, override)
+        state = await _rebuild(
+            db,
+            lead.event_id,
+            lead.registration_id,
+            lead.exhibitor_id,
+            rules,
+            override,
+            LeadState.from_json(lead.state).since_us,
+        )
     return state.score(profile_of(registration), rules.ruleset, override, utcnow())
