@@ -7,18 +7,48 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Dialect,
+    Row,
+    Table,
+    TypeDecorator,
+    bindparam,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.booths.models import Booth, Exhibitor
+from app.booths.models import Booth, BoothConsent, Exhibitor
 from app.events.models import Registration
+from app.leads.facts import ActivityFact
 from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
 
 AnyRow = Row[*tuple[Any, ...]]
+# ActivityFact's fields, in order.
+_FACT_COLUMNS = (
+    Activity.id,
+    Activity.type,
+    Activity.at,
+    Activity.value,
+    Activity.exhibitor_id,
+    Activity.booth_id,
+    Activity.session_id,
+    Activity.resource_id,
+    Activity.stage,
+    Activity.live,
+    Activity.percent,
+    Activity.label,
+)
 
 
 async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity | None:
@@ -79,6 +109,103 @@ async def leads_for_update(
         .with_for_update()
     )
     return {lead.scope: lead for lead in rows.scalars()}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLeads:
+    """What `record` reads in one statement: the leads, the rules version, the booth answer."""
+
+    leads: dict[int, Lead]
+    version: int | None  # the event's latest rules version; None without any
+    booth_shared: bool | None  # the attendee's answer at that exhibitor's booth, if any
+
+
+async def leads_for_record(
+    db: AsyncSession,
+    event_id: int,
+    registration_id: int,
+    scopes: Sequence[int],
+    exhibitor_id: int | None,
+) -> RecordLeads:
+    """The attendee's leads of `scopes` (locked), with the rules version and booth consent
+    as scalar subqueries; a second, lead-less select only when the attendee has no lead."""
+    version = (
+        select(func.max(RulesVersion.version))
+        .where(RulesVersion.event_id == event_id)
+        .scalar_subquery()
+    )
+    shared: ColumnElement[Any] = (
+        select(BoothConsent.shared)
+        .where(
+            BoothConsent.registration_id == registration_id,
+            BoothConsent.exhibitor_id == exhibitor_id,
+        )
+        .scalar_subquery()
+        if exhibitor_id is not None
+        else null()
+    )
+    rows = (
+        await db.execute(
+            select(Lead, version, shared)
+            .where(
+                Lead.event_id == event_id,
+                Lead.registration_id == registration_id,
+                Lead.scope.in_(scopes),
+            )
+            .with_for_update(of=Lead)
+        )
+    ).all()
+    if rows:
+        return RecordLeads({r[0].scope: r[0] for r in rows}, rows[0][1], _bool(rows[0][2]))
+    first = (await db.execute(select(version, shared))).one()
+    return RecordLeads({}, first[0], _bool(first[1]))
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+_LEAD_COLUMNS = tuple(c.key for c in cast(Table, Lead.__table__).columns if c.key != "id")
+
+
+async def insert_lead(db: AsyncSession, values: dict[str, Any]) -> Lead | None:
+    """INSERT … ON CONFLICT DO NOTHING of a fully scored lead; the new Lead joins the session
+    as loaded. None when another transaction created that lead first."""
+    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new_id = (
+        await db.execute(
+            insert_(Lead)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
+            .returning(Lead.id)
+        )
+    ).scalar_one_or_none()
+    if new_id is None:
+        return None
+    lead = Lead(id=new_id, **{k: values[k] for k in _LEAD_COLUMNS})
+    make_transient_to_detached(lead)
+    db.add(lead)
+    return lead
+
+
+async def update_lead(db: AsyncSession, lead: Lead, values: dict[str, Any]) -> None:
+    """One Core UPDATE; the loaded `lead` takes the values as committed state (no flush)."""
+    await db.execute(update(_LEADS).where(_LEADS.c.id == lead.id).values(values))
+    for key, value in values.items():
+        set_committed_value(lead, key, value)
+
+
+async def activity_facts(
+    db: AsyncSession, event_id: int, registration_id: int, exhibitor_id: int | None
+) -> list[ActivityFact]:
+    """Every activity that counts for a lead (all of the attendee's, or one exhibitor's)."""
+    a = Activity
+    query = select(*_FACT_COLUMNS).where(
+        a.event_id == event_id, a.registration_id == registration_id
+    )
+    if exhibitor_id is not None:
+        query = query.where(a.exhibitor_id == exhibitor_id)
+    return [ActivityFact(*row) for row in await db.execute(query)]
 
 
 async def lead_for_update(
@@ -341,6 +468,62 @@ async def activities_between(
     ).all()
 
 
+async def leads_with_profiles_between(
+    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
+) -> Sequence[AnyRow]:
+    """Leads of registrations first..last, ordered by registration: id, registration id,
+    scope, stage, reset_at, mql_at, updated_at, then the 7 fields of a Profile."""
+    r = Registration
+    return (
+        await db.execute(
+            select(
+                Lead.id,
+                Lead.registration_id,
+                Lead.scope,
+                Lead.stage,
+                Lead.reset_at,
+                Lead.mql_at,
+                Lead.updated_at,
+                r.job_level,
+                r.company_type,
+                r.company_size,
+                r.budget,
+                r.timeframe,
+                r.country,
+                r.email,
+            )
+            .join(r, r.id == Lead.registration_id)
+            .where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
+            .order_by(Lead.registration_id, Lead.scope)
+        )
+    ).all()
+
+
+async def activity_rows_between(
+    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
+) -> Sequence[AnyRow]:
+    """Activities of registrations first..last: the ActivityFact fields, then the
+    registration id; ordered by registration (the event-registration index)."""
+    a = Activity
+    return (
+        await db.execute(
+            select(*_FACT_COLUMNS, a.registration_id)
+            .where(a.event_id == event_id, a.registration_id.between(first, last))
+            .order_by(a.registration_id, a.id)
+        )
+    ).all()
+
+
+class EncodedJSON(TypeDecorator[str]):
+    """A JSON column's value already encoded (by orjson): written as is."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:  # type: ignore[override]
+        return None
+
+
 _COLUMNS = (
     "fit",
     "grade",
@@ -361,12 +544,20 @@ _LEADS = cast(Table, Lead.__table__)
 _LEAD_UPDATE = (
     update(_LEADS)
     .where(_LEADS.c.id == bindparam("b_id"), _LEADS.c.updated_at == bindparam("b_seen"))
-    .values({name: bindparam(f"b_{name}") for name in _COLUMNS})
+    .values(
+        {
+            name: bindparam(f"b_{name}", type_=EncodedJSON())
+            if name in ("state", "contributions")
+            else bindparam(f"b_{name}")
+            for name in _COLUMNS
+        }
+    )
 )
 
 
 async def update_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>."""
+    """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>, with
+    state and contributions as encoded JSON text."""
     if rows:
         await db.execute(_LEAD_UPDATE, rows)
 

@@ -1,18 +1,22 @@
 """Rescore every lead of an event under its current rules, in one pass over the log.
 
-Registrations are taken in batches by id; for each batch three Core selects fetch the
-profiles, the leads and the activities (ordered by registration), the states are rebuilt
-in memory and the leads written back with one executemany. No ORM objects in the loop.
+Registrations are taken in batches by id; per batch two Core selects fetch the leads with
+their profiles and the activities (ordered by registration, on the event-registration
+index), the states are rebuilt in memory and the leads written back with one executemany
+whose JSON is encoded with orjson. The write of one batch runs while the next batch is
+read and scored. No ORM objects in the loop; fit is computed once per distinct profile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import utcnow
 from app.events.models import Event
@@ -20,7 +24,7 @@ from app.leads import repository
 from app.leads.facts import ActivityFact, Profile, to_us
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride
-from app.leads.scoring import Fit, fit
+from app.leads.scoring import Fit, _gate, fit
 from app.leads.state import TOP_REASONS, LeadState
 from app.leads.versions import CurrentRules, current_rules, effective_override
 
@@ -35,6 +39,7 @@ class RescoreProgress:
 
 
 AfterBatch = Callable[[RescoreProgress], Awaitable[None]]
+Reader = AsyncSession | AsyncConnection
 
 
 async def _overrides(
@@ -59,75 +64,71 @@ async def rescore_event(
     batch_size: int = 2000,
     after_batch: AfterBatch | None = None,
     now: dt.datetime | None = None,
+    reader: AsyncConnection | None = None,
 ) -> RescoreProgress:
-    """Recompute every lead of `event` from its activities; `after_batch` may commit."""
+    """Recompute every lead of `event` from its activities; `after_batch` may commit.
+
+    `reader`, a connection of its own (on SQLite a DEFERRED one), reads the log so the
+    session's write transaction is only open for the writes; without it the session reads.
+    """
     rules = await current_rules(db, event)
     overrides = await _overrides(db, event, rules)
     ids = await repository.registration_ids(db, event.id)
     progress = RescoreProgress(rules.version, await repository.count_leads(db, event.id))
-    now = now or utcnow()
-    for start in range(0, len(ids), batch_size):
-        first, last = ids[start], ids[min(start + batch_size, len(ids)) - 1]
-        updates, transitions = await _batch(db, event, rules, overrides, first, last, now, progress)
-        await repository.update_leads(db, updates)
-        await repository.insert_transitions(db, transitions)
-        progress.done += len(updates)
+    scorer = _Scorer(rules, overrides, now or utcnow(), progress)
+    source: Reader = reader if reader is not None else db
+    ranges = [
+        (ids[start], ids[min(start + batch_size, len(ids)) - 1])
+        for start in range(0, len(ids), batch_size)
+    ]
+    writing: asyncio.Task[int] | None = None
+    for first, last in ranges:
+        leads = await repository.leads_with_profiles_between(source, event.id, first, last)
+        acts = await repository.activity_rows_between(source, event.id, first, last) if leads else []
+        updates, transitions = scorer.batch(leads, acts)
+        if writing is not None:
+            progress.done += await writing
+            if after_batch is not None:
+                await after_batch(progress)
+        writing = asyncio.ensure_future(_write(db, updates, transitions))
+        if source is db:
+            # One connection: the write must finish before the next read.
+            progress.done += await writing
+            writing = None
+            if after_batch is not None:
+                await after_batch(progress)
+    if writing is not None:
+        progress.done += await writing
         if after_batch is not None:
             await after_batch(progress)
     return progress
 
 
-async def _batch(
-    db: AsyncSession,
-    event: Event,
-    rules: CurrentRules,
-    overrides: dict[int, ExhibitorOverride],
-    first: int,
-    last: int,
-    now: dt.datetime,
-    progress: RescoreProgress,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    leads = await repository.leads_between(db, event.id, first, last)
-    if not leads:
-        return [], []
-    profiles = {
-        r.id: Profile(
-            r.job_level, r.company_type, r.company_size, r.budget, r.timeframe, r.country, r.email
-        )
-        for r in await repository.profiles_between(db, event.id, first, last)
-    }
-    facts: dict[int, list[ActivityFact]] = {}
-    for a in await repository.activities_between(db, event.id, first, last):
-        facts.setdefault(a.registration_id, []).append(
-            ActivityFact(
-                a.id,
-                a.type,
-                a.at,
-                a.value,
-                a.exhibitor_id,
-                a.booth_id,
-                a.session_id,
-                a.resource_id,
-                a.stage,
-                a.live,
-                a.percent,
-                a.label,
-            )
-        )
-        progress.activities += 1
-    ruleset = rules.ruleset
-    updates, transitions = [], []
-    fits: dict[tuple[str | int, ...], Fit] = {}
-    for lead in leads:
-        override = overrides.get(lead.scope) if lead.scope != EVENT_SCOPE else None
-        profile = profiles[lead.registration_id]
-        acts = facts.get(lead.registration_id, ())
-        if lead.scope != EVENT_SCOPE:
-            acts = [f for f in acts if f.exhibitor_id == lead.scope]
-        since = to_us(lead.reset_at) if lead.reset_at else None
-        state = LeadState.build(acts, ruleset, override, since_us=since)
-        # Fit depends on a few profile fields only: many attendees share one result.
-        domain = (profile.email or "").rpartition("@")[2].lower()
+async def _write(
+    db: AsyncSession, updates: list[dict[str, Any]], transitions: list[dict[str, Any]]
+) -> int:
+    await repository.update_leads(db, updates)
+    await repository.insert_transitions(db, transitions)
+    return len(updates)
+
+
+class _Scorer:
+    """Scores batches of leads under one ruleset at one instant."""
+
+    def __init__(
+        self,
+        rules: CurrentRules,
+        overrides: dict[int, ExhibitorOverride],
+        now: dt.datetime,
+        progress: RescoreProgress,
+    ) -> None:
+        self.rules, self.overrides, self.now, self.progress = rules, overrides, now, progress
+        self.fits: dict[tuple[Any, ...], Fit] = {}
+        self.note = f"rules v{rules.version}"
+
+    def _fit(self, profile: Profile, scope: int, override: ExhibitorOverride | None) -> Fit:
+        # Fit depends on a few profile fields and on the gate only: many attendees share one.
+        gate = _gate(profile, self.rules.ruleset, override)
         key = (
             profile.job_level,
             profile.company_type,
@@ -135,45 +136,83 @@ async def _batch(
             profile.budget,
             profile.timeframe,
             profile.country,
-            domain,
-            lead.scope,
+            gate,
+            scope,
         )
-        fit_ = fits.get(key)
-        if fit_ is None:
-            fit_ = fits[key] = fit(profile, ruleset, override)
-        score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
-        stage, mql_at = lead.stage, lead.mql_at
-        if stage == "inquiry" and score.qualifies_mql:
-            stage, mql_at = "mql", mql_at or now
-            progress.promoted += 1
-            transitions.append(
+        found = self.fits.get(key)
+        if found is None:
+            found = self.fits[key] = fit(profile, self.rules.ruleset, override)
+        return found
+
+    def batch(
+        self, leads: Sequence[Any], acts: Sequence[Any]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Leads (with profile columns) and activities (fact columns, then registration id),
+        both ordered by registration → the executemany rows and the MQL transitions."""
+        by_registration: dict[int, list[ActivityFact]] = {}
+        current: list[ActivityFact] = []
+        last_id = None
+        for row in acts:
+            if row[12] != last_id:
+                last_id = row[12]
+                current = by_registration[last_id] = []
+            current.append(ActivityFact(*row[:12]))
+        self.progress.activities += len(acts)
+        ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
+        updates: list[dict[str, Any]] = []
+        transitions: list[dict[str, Any]] = []
+        split: dict[int, dict[int | None, list[ActivityFact]]] = {}
+        for lead in leads:
+            (lead_id, registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
+            profile = Profile(*lead[7:14])
+            facts = by_registration.get(registration_id, [])
+            if scope == EVENT_SCOPE:
+                override = None
+            else:
+                override = self.overrides.get(scope)
+                per = split.get(registration_id)
+                if per is None:
+                    per = split[registration_id] = {}
+                    for f in facts:
+                        per.setdefault(f.exhibitor_id, []).append(f)
+                facts = per.get(scope, [])
+            since = to_us(reset_at) if reset_at else None
+            state = LeadState.build(facts, ruleset, override, since_us=since)
+            fit_ = self._fit(profile, scope, override)
+            score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
+            if stage == "inquiry" and score.qualifies_mql:
+                stage, mql_at = "mql", mql_at or now
+                self.progress.promoted += 1
+                transitions.append(
+                    {
+                        "lead_id": lead_id,
+                        "from_stage": "inquiry",
+                        "to_stage": "mql",
+                        "reason": f"auto_{score.mql_by}",
+                        "note": self.note,
+                        "actor_id": None,
+                        "at": now,
+                    }
+                )
+            updates.append(
                 {
-                    "lead_id": lead.id,
-                    "from_stage": "inquiry",
-                    "to_stage": "mql",
-                    "reason": f"auto_{score.mql_by}",
-                    "note": f"rules v{rules.version}",
-                    "actor_id": None,
-                    "at": now,
+                    "b_id": lead_id,
+                    "b_seen": updated_at,
+                    "b_fit": score.fit,
+                    "b_grade": score.grade,
+                    "b_engagement": score.engagement,
+                    "b_tier": score.tier,
+                    "b_cell": score.cell,
+                    "b_buying_stage": score.buying_stage,
+                    "b_stage": stage,
+                    "b_mql_at": mql_at,
+                    "b_last_activity_at": score.last_activity_at,
+                    "b_rules_version": version,
+                    "b_state": orjson.dumps(state.to_json()).decode(),
+                    "b_contributions": orjson.dumps(
+                        [c.to_json() for c in score.contributions]
+                    ).decode(),
+                    "b_updated_at": now,
                 }
             )
-        updates.append(
-            {
-                "b_id": lead.id,
-                "b_seen": lead.updated_at,
-                "b_fit": score.fit,
-                "b_grade": score.grade,
-                "b_engagement": score.engagement,
-                "b_tier": score.tier,
-                "b_cell": score.cell,
-                "b_buying_stage": score.buying_stage,
-                "b_stage": stage,
-                "b_mql_at": mql_at,
-                "b_last_activity_at": score.last_activity_at,
-                "b_rules_version": rules.version,
-                "b_state": state.to_json(),
-                "b_contributions": [c.to_json() for c in score.contributions],
-                "b_updated_at": now,
-            }
-        )
-    return updates, transitions
+        return updates, transitions
