@@ -74,9 +74,12 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 def _sqlite_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
     # waits for another writer (busy_timeout) instead of failing with "database is locked".
-    # Long read-only work (exports) passes execution_options(sqlite_begin="DEFERRED").
+    # execution_options(sqlite_begin=...) picks another mode: "DEFERRED" for long read-only
+    # work (exports), "AUTOCOMMIT" for statement-level commits (like READ COMMITTED).
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+    if mode == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -119,9 +119,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A session for arranging and checking data; commit what the app must see.
 
-    On SQLite it begins DEFERRED: a test that keeps reading must not hold the write lock
-    that the app's own (IMMEDIATE) request transactions wait for.
+    On SQLite each statement commits on its own, as PostgreSQL's READ COMMITTED reads: a
+    test that keeps this session open sees what the app commits meanwhile, and never holds
+    the write lock that the app's own (IMMEDIATE) request transactions wait for.
     """
-    bind = app.state.engine.execution_options(sqlite_begin="DEFERRED")
+    bind = app.state.engine.execution_options(sqlite_begin="AUTOCOMMIT")
     async with app.state.sessionmaker(bind=bind) as session:
         yield session

@@ -126,22 +126,27 @@ class _Scorer:
         self.fits: dict[tuple[Any, ...], Fit] = {}
         self.note = f"rules v{rules.version}"
 
-    def _fit(self, profile: Profile, scope: int, override: ExhibitorOverride | None) -> Fit:
-        # Fit depends on a few profile fields and on the gate only: many attendees share one.
-        gate = _gate(profile, self.rules.ruleset, override)
+    def _fit(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
+        # Fit reads the country only through the territory, the email only through the gate
+        # and the override only through those and the ideal sizes: keyed by those, many
+        # attendees share one computation.
+        ruleset = self.rules.ruleset
+        gate = _gate(profile, ruleset, override)
+        territory = override.territory if override else None
+        outside = bool(territory) and profile.country.upper() not in (territory or [])
         key = (
             profile.job_level,
             profile.company_type,
             profile.company_size,
             profile.budget,
             profile.timeframe,
-            profile.country,
+            outside,
             gate,
-            scope,
+            tuple(override.ideal_company_sizes) if override else None,
         )
         found = self.fits.get(key)
         if found is None:
-            found = self.fits[key] = fit(profile, self.rules.ruleset, override)
+            found = self.fits[key] = fit(profile, ruleset, override)
         return found
 
     def batch(
@@ -178,7 +183,7 @@ class _Scorer:
                 facts = per.get(scope, [])
             since = to_us(reset_at) if reset_at else None
             state = LeadState.build(facts, ruleset, override, since_us=since)
-            fit_ = self._fit(profile, scope, override)
+            fit_ = self._fit(profile, override)
             score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
             if stage == "inquiry" and score.qualifies_mql:
                 stage, mql_at = "mql", mql_at or now
