@@ -1,9 +1,10 @@
-"""The `expohall` command line: serve, migrate, demo, create-organizer."""
+"""The `expohall` command line: serve, migrate, demo, create-organizer, export."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import typer
 
@@ -100,6 +101,73 @@ def create_organizer(
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(message)
+
+
+@cli.command("export")
+def export(
+    event: str = typer.Option(..., "--event", help="Slug of the event."),
+    format: str = typer.Option("csv", "--format", help="csv, xlsx or jsonl."),
+    output: str = typer.Option(..., "--output", help="File to write."),
+    exhibitor: str | None = typer.Option(
+        None, help="Slug of an exhibitor: only its leads that share their details with it."
+    ),
+    preset: str = typer.Option("full", help="full, salesforce, hubspot or mapping:NAME."),
+    bom: bool = typer.Option(False, help="Start a CSV with a byte order mark (for Excel)."),
+) -> None:
+    """Export an event's leads to a file, written whole or not at all."""
+    from app.errors import AppError
+
+    settings = _settings()
+    try:
+        size = asyncio.run(
+            _export(
+                settings, event, format, Path(output), exhibitor=exhibitor, preset=preset, bom=bom
+            )
+        )
+    except AppError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Wrote {size} bytes to {output}.")
+
+
+async def _export(
+    settings: Settings,
+    event_slug: str,
+    fmt: str,
+    output: Path,
+    *,
+    exhibitor: str | None,
+    preset: str,
+    bom: bool,
+) -> int:
+    from sqlalchemy import select
+
+    from app.db import make_engine, make_sessionmaker
+    from app.errors import Invalid, NotFound
+    from app.events.models import Event
+    from app.leads.export_api import export_stream, preset_named
+    from app.leads.export_rows import ExportFilter, exhibitor_by_slug
+    from app.leads.exporters import EXPORTERS, exporter_for, write_atomically
+
+    exporter = exporter_for(fmt, bom=bom)
+    if exporter is None:
+        raise Invalid(f"Use --format {', '.join(EXPORTERS)}.")
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            found = (await db.execute(select(Event).where(Event.slug == event_slug))).scalar()
+            if found is None:
+                raise NotFound(f"There is no event {event_slug!r}.")
+            f = ExportFilter(event_id=found.id)
+            if exhibitor is not None:
+                exhibitor_id = await exhibitor_by_slug(db, found.id, exhibitor)
+                if exhibitor_id is None:
+                    raise NotFound(f"There is no exhibitor {exhibitor!r} at this event.")
+                f = ExportFilter(found.id, frozenset({exhibitor_id}), consenting_only=True)
+            chosen = await preset_named(db, found.id, preset)
+        return await write_atomically(output, export_stream(engine, f, chosen, exporter))
+    finally:
+        await engine.dispose()
 
 
 def _ensure_sqlite_dir(settings: Settings) -> None:

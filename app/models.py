@@ -13,12 +13,26 @@ from app.booths.models import (
 from app.chat.models import ChatMessage, ChatRoom, RoomMute
 from app.db import Base
 from app.events.models import Event, Invitation, Registration, Role
+from app.leads.export_models import ExportMapping
 from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
-from app.sessions.models import ProgramSession, Speaker
+from app.sessions.models import (
+    AgendaEntry,
+    AgendaFeed,
+    Poll,
+    PollOption,
+    PollVote,
+    ProgramSession,
+    Question,
+    QuestionVote,
+    SessionAttendance,
+    Speaker,
+)
 
 __all__ = [
     "Account",
     "Activity",
+    "AgendaEntry",
+    "AgendaFeed",
     "ApiToken",
     "AuthSession",
     "Base",
@@ -29,6 +43,7 @@ __all__ = [
     "ChatRoom",
     "Event",
     "Exhibitor",
+    "ExportMapping",
     "InfoRequest",
     "Invitation",
     "Lead",
@@ -37,11 +52,17 @@ __all__ = [
     "LoginFailure",
     "MeetingRequest",
     "MeetingSlot",
+    "Poll",
+    "PollOption",
+    "PollVote",
     "ProgramSession",
+    "Question",
+    "QuestionVote",
     "Registration",
     "Resource",
     "Role",
     "RoomMute",
     "RulesVersion",
+    "SessionAttendance",
     "Speaker",
 ]

@@ -14,11 +14,13 @@ def include_routers(app: FastAPI) -> None:
     from app.events import lobby as events_lobby
     from app.events import pages as events_pages
     from app.leads import api as leads_api
+    from app.leads import export_api, export_pages
     from app.leads import pages as leads_pages
     from app.realtime.setup import include_realtime
+    from app.sessions import my_agenda_pages, qa_pages, session_pages
     from app.sessions import pages as sessions_pages
 
-    for module in (auth_api, events_api, leads_api):
+    for module in (auth_api, events_api, export_api, leads_api):
         app.include_router(module.router)
     include_realtime(app)
     for module in (
@@ -27,6 +29,10 @@ def include_routers(app: FastAPI) -> None:
         events_pages,
         booths_pages,
         sessions_pages,
+        session_pages,
+        qa_pages,
+        my_agenda_pages,
+        export_pages,
         leads_pages,
     ):
         app.include_router(module.router)

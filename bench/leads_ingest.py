@@ -538,12 +538,13 @@ def main() -> None:
     parser.add_argument("--sample-one", type=int, default=20_000)
     parser.add_argument("--sample-batch", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--name", default="leads_ingest", help="results file prefix")
     args = parser.parse_args()
     if args.sample_one > args.activities:
         parser.error("--sample-one cannot exceed --activities")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     figures = asyncio.run(run(args))
-    name = f"leads_ingest_{figures['database']}"
+    name = f"{args.name}_{figures['database']}"
     save(name, figures)
 
 

@@ -21,6 +21,9 @@ from app.auth.csrf import verify_csrf
 from app.auth.deps import Member, Membership
 from app.booths import analytics, service, uploads
 from app.booths import booth_repository as repo
+from app.booths import meetings as meeting_service
+from app.booths import resources as resource_service
+from app.booths.errors import BoothFieldsInvalid, BoothNotFound
 from app.booths.models import Booth, BuyingStage, Exhibitor, ResourceKind
 from app.db import DbSession, utcnow
 from app.errors import NotFound
@@ -49,7 +52,7 @@ class Managed:
 async def get_managed(exhibitor_slug: str, member: Member, db: DbSession) -> Managed:
     found = await repo.exhibitor_booth(db, member.event.id, exhibitor_slug)
     if found is None:
-        raise service.BoothNotFound()
+        raise BoothNotFound()
     exhibitor, booth = found
     service.check_manage(member, exhibitor)
     return Managed(member, exhibitor, booth)
@@ -163,7 +166,7 @@ async def edit_booth(request: Request, m: ManagedBooth, db: DbSession) -> Respon
     )
     try:
         service.apply_edit(m.booth, data)
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return _edit_page(request, m, values=_form_values(data), errors=exc.fields, status=422)
     await db.flush()
     return _see_other(f"{m.url}?saved=1")
@@ -181,7 +184,7 @@ async def upload_image(request: Request, m: ManagedBooth, db: DbSession, which: 
     try:
         if upload is None or not upload.filename:
             raise uploads.UploadRejected("Choose an image to upload.", field="file")
-        await service.replace_image(
+        await resource_service.replace_image(
             db, root=_root(request), booth=m.booth, which=which, upload=upload
         )
     except uploads.UploadRejected as exc:
@@ -226,7 +229,7 @@ async def resources_page(request: Request, m: ManagedBooth, db: DbSession) -> HT
 @router.post(BASE + "/resources", max_body_size=uploads.DOCUMENT_LIMIT + uploads.FORM_OVERHEAD)
 async def add_resource(request: Request, m: ManagedBooth, db: DbSession) -> Response:
     form = await request.form()
-    draft = service.ResourceDraft(
+    draft = resource_service.ResourceDraft(
         kind=_text(form, "kind"),
         title=_text(form, "title"),
         description=_text(form, "description"),
@@ -235,10 +238,10 @@ async def add_resource(request: Request, m: ManagedBooth, db: DbSession) -> Resp
     )
     values = {name: getattr(draft, name) for name in draft.__slots__}
     try:
-        await service.add_resource(
+        await resource_service.add_resource(
             db, root=_root(request), booth=m.booth, draft=draft, upload=_file(form, "file")
         )
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _resources_page(
             request, m, db, values=values, errors=exc.fields, status=exc.status
         )
@@ -256,7 +259,7 @@ async def delete_resource(
     found = await repo.resource_in_event(db, m.member.event.id, resource_id)
     if found is None or found[1].id != m.booth.id:
         raise NotFound("That resource does not exist.")
-    await service.delete_resource(db, root=_root(request), resource=found[0])
+    await resource_service.delete_resource(db, root=_root(request), resource=found[0])
     return _see_other(f"{m.url}/resources")
 
 
@@ -301,7 +304,7 @@ async def invite_staff(request: Request, m: ManagedBooth, db: DbSession) -> Resp
         token = await service.invite_staff(
             db, member=m.member, exhibitor=m.exhibitor, email=_text(form, "email")
         )
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _staff_page(request, m, db, errors=exc.fields, status=exc.status)
     base = request.app.state.settings.base_url.rstrip("/")
     return await _staff_page(request, m, db, link=f"{base}/invite/{token}", status=201)
@@ -339,7 +342,7 @@ async def _meetings_page(
             "bookings": await repo.bookings_for_staff(db, m.exhibitor.id),
             "info_requests": await repo.info_requests_for_staff(db, m.exhibitor.id),
             "staff_options": {str(a.id): a.display_name or a.email or "Staff" for a in staff},
-            "minutes": {str(n): f"{n} minutes" for n in service.SLOT_MINUTES},
+            "minutes": {str(n): f"{n} minutes" for n in meeting_service.SLOT_MINUTES},
             "values": dict(values or {"minutes": "30", "staff_id": str(m.member.account.id)}),
             "errors": dict(errors or {}),
         },
@@ -362,14 +365,14 @@ async def publish_slot(request: Request, m: ManagedBooth, db: DbSession) -> Resp
         try:
             wall = dt.datetime.strptime(values["starts_at"], LOCAL_INPUT)
         except ValueError:
-            raise service.BoothFieldsInvalid({"starts_at": "Enter a date and time."}) from None
+            raise BoothFieldsInvalid({"starts_at": "Enter a date and time."}) from None
         starts_at = wall.replace(tzinfo=ZoneInfo(event.timezone)).astimezone(dt.UTC)
         staff = {a.id: a for a in await repo.staff_of(db, event.id, m.exhibitor.id)}
         chosen = int(values["staff_id"]) if values["staff_id"].isdigit() else m.member.account.id
         if chosen not in staff:
-            raise service.BoothFieldsInvalid({"staff_id": "Choose a member of this booth's staff."})
+            raise BoothFieldsInvalid({"staff_id": "Choose a member of this booth's staff."})
         minutes = int(values["minutes"]) if values["minutes"].isdigit() else 0
-        await service.publish_slot(
+        await meeting_service.publish_slot(
             db,
             event=event,
             exhibitor=m.exhibitor,
@@ -377,7 +380,7 @@ async def publish_slot(request: Request, m: ManagedBooth, db: DbSession) -> Resp
             starts_at=starts_at,
             minutes=minutes,
         )
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _meetings_page(
             request, m, db, values=values, errors=exc.fields, status=exc.status
         )
@@ -387,8 +390,8 @@ async def publish_slot(request: Request, m: ManagedBooth, db: DbSession) -> Resp
 @router.post(BASE + "/meetings/{slot_id}/delete")
 async def delete_slot(request: Request, m: ManagedBooth, db: DbSession, slot_id: int) -> Response:
     try:
-        await service.remove_slot(db, exhibitor=m.exhibitor, slot_id=slot_id)
-    except service.BoothFieldsInvalid as exc:
+        await meeting_service.remove_slot(db, exhibitor=m.exhibitor, slot_id=slot_id)
+    except BoothFieldsInvalid as exc:
         return await _meetings_page(request, m, db, errors=exc.fields, status=exc.status)
     return _see_other(f"{m.url}/meetings")
 

@@ -13,6 +13,7 @@ from app.auth.csrf import verify_csrf
 from app.auth.deps import Organizer
 from app.booths import booth_repository as repo
 from app.booths import csv_import, service, uploads
+from app.booths.errors import BoothFieldsInvalid, BoothNotFound
 from app.booths.models import Tier
 from app.db import DbSession
 from app.templating import templates
@@ -85,7 +86,7 @@ async def create_booth(request: Request, member: Organizer, db: DbSession) -> Re
         errors["slug"] = "Another exhibitor of this event uses this address."
     try:
         if errors:
-            raise service.BoothFieldsInvalid(errors)
+            raise BoothFieldsInvalid(errors)
         await service.create_booth(
             db,
             event=member.event,
@@ -95,7 +96,7 @@ async def create_booth(request: Request, member: Organizer, db: DbSession) -> Re
             website=values["website"],
             tagline=values["tagline"],
         )
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _booths_page(
             request, member, db, values=values, errors=exc.fields, status=exc.status
         )
@@ -105,7 +106,7 @@ async def create_booth(request: Request, member: Organizer, db: DbSession) -> Re
 async def _found(db: DbSession, member: Organizer, exhibitor_slug: str) -> Any:
     found = await repo.exhibitor_booth(db, member.event.id, exhibitor_slug)
     if found is None:
-        raise service.BoothNotFound()
+        raise BoothNotFound()
     return found
 
 
@@ -117,7 +118,7 @@ async def set_tier(
     form = await request.form()
     try:
         await service.set_tier(booth, _text(form, "tier"))
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _booths_page(request, member, db, errors=exc.fields, status=exc.status)
     await db.flush()
     return _see_other(f"/e/{member.event.slug}/manage/booths?done=tier")
@@ -130,9 +131,9 @@ async def assign_staff(request: Request, member: Organizer, db: DbSession) -> Re
     found = await repo.exhibitor_booth(db, member.event.id, values["exhibitor"])
     try:
         if found is None:
-            raise service.BoothFieldsInvalid({"exhibitor": "Choose an exhibitor."})
+            raise BoothFieldsInvalid({"exhibitor": "Choose an exhibitor."})
         await service.add_staff(db, event=member.event, exhibitor=found[0], email=values["email"])
-    except service.BoothFieldsInvalid as exc:
+    except BoothFieldsInvalid as exc:
         return await _booths_page(
             request, member, db, values=values, errors=exc.fields, status=exc.status
         )

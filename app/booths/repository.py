@@ -30,7 +30,7 @@ class BoothCard:
         return any(t.casefold() == wanted for t in self.booth.tags)
 
 
-def _tier_rank(tier: str) -> int:
+def tier_rank(tier: str) -> int:
     try:
         return TIER_ORDER.index(Tier(tier))
     except ValueError:
@@ -57,7 +57,7 @@ async def list_booths(
         cards = [c for c in cards if c.matches(q.strip())]
     if tag.strip():
         cards = [c for c in cards if c.tagged(tag.strip())]
-    return sorted(cards, key=lambda c: _tier_rank(c.booth.tier))
+    return sorted(cards, key=lambda c: tier_rank(c.booth.tier))
 
 
 async def list_tags(db: AsyncSession, event_id: int) -> list[str]:

@@ -1,5 +1,7 @@
-"""Booth rules: what attendees do at a booth (tracked through the lead engine), consent at the
-door, meetings, and what staff and organizers change. Services flush; the request commits."""
+"""Booth rules: who may manage a booth, which videos and links it may show, what its staff
+edit, and how organizers create booths and assign staff. Services flush; the request commits.
+
+Attendees' tracked actions live in `visits`, meetings in `meetings`, files in `resources`."""
 
 from __future__ import annotations
 
@@ -7,38 +9,27 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import UploadFile
 
 from app.auth.deps import Membership
 from app.auth.models import Account
 from app.auth.security import digest, new_token
 from app.booths import booth_repository as repo
-from app.booths import uploads
+from app.booths.errors import BoothFieldsInvalid, BoothForbidden
 from app.booths.models import (
     Booth,
-    BoothConsent,
-    BuyingStage,
     Exhibitor,
-    InfoRequest,
-    MeetingRequest,
-    MeetingSlot,
-    MeetingStatus,
-    Resource,
-    ResourceKind,
     Tier,
 )
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.errors import NotFound
 from app.events import privacy
-from app.events.models import Event, Invitation, Registration, RoleName
+from app.events.models import Event, Invitation, RoleName
 from app.events.vocab import COMPANY_SIZES, countries
-from app.leads.service import record
 
 log = structlog.get_logger()
 
@@ -50,7 +41,6 @@ for _table in ("meeting_requests", "info_requests"):
 MAX_MESSAGE = 2000
 MAX_TAGS = 12
 INVITATION_LIFETIME = dt.timedelta(days=14)
-SLOT_MINUTES = (15, 20, 30, 45, 60)
 # Hosts whose players may be embedded in a booth (https only); video.example.com is the demo's.
 VIDEO_HOSTS = frozenset(
     {
@@ -66,59 +56,6 @@ VIDEO_HOSTS = frozenset(
 )
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
-
-
-class BoothNotFound(NotFound):
-    code = "booth.not_found"
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "There is no booth at this address."
-
-
-class BoothForbidden(Forbidden):
-    code = "booth.forbidden"
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "Only this exhibitor's staff and the event's organizers can do this."
-
-
-class NotRegistered(Forbidden):
-    code = "booth.register_first"
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "Register for this event to use the booths."
-
-
-class SlotTaken(Conflict):
-    code = "booth.slot_taken"
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "That time was just booked by someone else. Please choose another one."
-
-
-class MeetingNotFound(NotFound):
-    code = "booth.meeting_not_found"
-
-    @classmethod
-    def default_message(cls) -> str:
-        return "We could not find that meeting."
-
-
-class BoothFieldsInvalid(Invalid):
-    """Input that breaks a rule about named fields; `fields` maps name -> message."""
-
-    code = "booth.invalid"
-
-    def __init__(self, fields: dict[str, str], message: str | None = None) -> None:
-        self.fields: dict[str, str] = fields
-        super().__init__(
-            message or "Some fields are not valid.",
-            fields=[{"field": name, "message": text} for name, text in fields.items()],
-        )
 
 
 def local_day(event: Event, at: dt.datetime) -> str:
@@ -173,239 +110,6 @@ def safe_link(url: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return url.strip()
-
-
-# -- consent at the door --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Sharing:
-    """Where an attendee stands with one exhibitor."""
-
-    shares: bool
-    answer: BoothConsent | None
-    event_wide: bool
-
-    @property
-    def must_ask(self) -> bool:
-        """Not consented event-wide and not yet asked at this booth."""
-        return self.answer is None and not self.event_wide
-
-
-async def sharing(db: AsyncSession, registration: Registration, exhibitor: Exhibitor) -> Sharing:
-    answer = await repo.booth_consent(db, registration.id, exhibitor.id)
-    event_wide = registration.consent_share_at is not None
-    shares = answer.shared if answer is not None else event_wide
-    return Sharing(
-        shares=shares and registration.erased_at is None, answer=answer, event_wide=event_wide
-    )
-
-
-async def answer_consent(
-    db: AsyncSession, *, registration: Registration, exhibitor: Exhibitor, shared: bool
-) -> BoothConsent:
-    row = await repo.save_consent(
-        db,
-        registration_id=registration.id,
-        exhibitor_id=exhibitor.id,
-        shared=shared,
-        at=utcnow(),
-    )
-    log.info("booth.consent", exhibitor_id=exhibitor.id, shared=shared)
-    return row
-
-
-# -- tracked actions --------------------------------------------------------------------------
-
-
-async def record_visit(
-    db: AsyncSession, *, event: Event, registration: Registration, booth: Booth
-) -> bool:
-    """One `booth.visit` per attendee, booth and (event-local) day; True when new."""
-    now = utcnow()
-    result = await record(
-        db,
-        event=event,
-        registration=registration,
-        type="booth.visit",
-        at=now,
-        booth_id=booth.id,
-        idempotency_key=f"booth.visit:{booth.id}:{registration.id}:{local_day(event, now)}",
-    )
-    return result.created
-
-
-async def record_download(
-    db: AsyncSession, *, event: Event, registration: Registration, resource: Resource
-) -> bool:
-    """One `resource.download` per attendee, resource and day (a second click counts once)."""
-    now = utcnow()
-    result = await record(
-        db,
-        event=event,
-        registration=registration,
-        type="resource.download",
-        at=now,
-        resource_id=resource.id,
-        meta={"kind": resource.kind},
-        idempotency_key=(
-            f"resource.download:{resource.id}:{registration.id}:{local_day(event, now)}"
-        ),
-    )
-    return result.created
-
-
-async def record_video_progress(
-    db: AsyncSession,
-    *,
-    event: Event,
-    registration: Registration,
-    resource: Resource,
-    percent: float,
-) -> bool:
-    """`video.progress` at 25, 50, 75 and 100 %: each milestone counts once per attendee."""
-    milestone = int(percent // 25) * 25
-    if milestone == 0:
-        return False
-    result = await record(
-        db,
-        event=event,
-        registration=registration,
-        type="video.progress",
-        value=float(milestone),
-        resource_id=resource.id,
-        idempotency_key=f"video.progress:{resource.id}:{registration.id}:{milestone}",
-    )
-    return result.created
-
-
-async def request_info(
-    db: AsyncSession,
-    *,
-    event: Event,
-    registration: Registration,
-    exhibitor: Exhibitor,
-    message: str,
-) -> InfoRequest:
-    """Hand over the business card; one `info.request` per attendee, booth and day."""
-    message = message.strip()
-    if len(message) > MAX_MESSAGE:
-        raise BoothFieldsInvalid({"message": f"Keep the message under {MAX_MESSAGE} characters."})
-    now = utcnow()
-    day = local_day(event, now)
-    row = await repo.info_request(db, exhibitor.id, registration.id, day)
-    if row is None:
-        row = InfoRequest(
-            exhibitor_id=exhibitor.id,
-            registration_id=registration.id,
-            day=day,
-            message=message,
-            created_at=now,
-        )
-        if not await repo.insert_once(db, row):
-            row = await repo.info_request(db, exhibitor.id, registration.id, day)
-            assert row is not None  # noqa: S101
-    if message and not row.message:
-        row.message = message
-    await record(
-        db,
-        event=event,
-        registration=registration,
-        type="info.request",
-        at=now,
-        exhibitor_id=exhibitor.id,
-        idempotency_key=f"info.request:{exhibitor.id}:{registration.id}:{day}",
-    )
-    await db.flush()
-    return row
-
-
-# -- meetings ---------------------------------------------------------------------------------
-
-
-async def book(
-    db: AsyncSession,
-    *,
-    event: Event,
-    registration: Registration,
-    exhibitor: Exhibitor,
-    slot_id: int,
-    message: str,
-) -> MeetingRequest:
-    """Book a published slot; the unique active-slot column settles races (one wins)."""
-    message = message.strip()
-    if len(message) > MAX_MESSAGE:
-        raise BoothFieldsInvalid({"message": f"Keep the message under {MAX_MESSAGE} characters."})
-    slot = await repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
-    if slot is None or slot.starts_at <= utcnow():
-        raise BoothFieldsInvalid({"slot_id": "Choose one of the times offered."})
-    booking = MeetingRequest(
-        slot_id=slot.id,
-        active_slot_id=slot.id,
-        registration_id=registration.id,
-        status=MeetingStatus.confirmed,
-        message=message,
-    )
-    if not await repo.insert_once(db, booking):
-        holder = await repo.active_booking(db, slot.id)
-        if holder is not None and holder.registration_id == registration.id:
-            return holder  # a double click: the first booking stands
-        raise SlotTaken()
-    await record(
-        db,
-        event=event,
-        registration=registration,
-        type="meeting.request",
-        at=booking.created_at,
-        exhibitor_id=exhibitor.id,
-        meta={"slot_id": slot.id},
-        idempotency_key=f"meeting.request:{booking.id}",
-    )
-    log.info("booth.meeting_booked", exhibitor_id=exhibitor.id, slot_id=slot.id)
-    return booking
-
-
-async def cancel(db: AsyncSession, *, booking: MeetingRequest) -> None:
-    """Free the slot; the booking stays, cancelled, for the record."""
-    booking.status = MeetingStatus.cancelled
-    booking.active_slot_id = None
-    await db.flush()
-
-
-async def publish_slot(
-    db: AsyncSession,
-    *,
-    event: Event,
-    exhibitor: Exhibitor,
-    staff: Account,
-    starts_at: dt.datetime,
-    minutes: int,
-) -> MeetingSlot:
-    if minutes not in SLOT_MINUTES:
-        raise BoothFieldsInvalid({"minutes": "Choose one of the lengths offered."})
-    if starts_at <= utcnow():
-        raise BoothFieldsInvalid({"starts_at": "Choose a time in the future."})
-    ends_at = starts_at + dt.timedelta(minutes=minutes)
-    if await repo.overlapping_slot(db, staff.id, starts_at, ends_at) is not None:
-        raise BoothFieldsInvalid({"starts_at": "You already offer a slot at that time."})
-    return await repo.add_slot(
-        db,
-        MeetingSlot(
-            exhibitor_id=exhibitor.id,
-            staff_account_id=staff.id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-        ),
-    )
-
-
-async def remove_slot(db: AsyncSession, *, exhibitor: Exhibitor, slot_id: int) -> None:
-    slot = await repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
-    if slot is None:
-        raise NotFound("That slot does not exist.")
-    if await repo.active_booking(db, slot.id) is not None:
-        raise BoothFieldsInvalid({"slot": "Someone booked this slot; it cannot be removed."})
-    await repo.delete_slot(db, slot)
 
 
 # -- self-service -------------------------------------------------------------------------
@@ -493,90 +197,6 @@ def apply_edit(booth: Booth, data: BoothEdit) -> None:
         raise BoothFieldsInvalid(errors)
     for name, value in values.items():
         setattr(booth, name, value)
-
-
-async def replace_image(
-    db: AsyncSession, *, root: Path, booth: Booth, which: str, upload: UploadFile
-) -> None:
-    """Store a new logo or banner and drop the old file."""
-    stored = await uploads.store(
-        upload,
-        root=root,
-        allowed=uploads.IMAGE_TYPES,
-        limit=uploads.IMAGE_LIMIT,
-        folder=uploads.IMAGES_DIR,
-    )
-    old = booth.logo_path if which == "logo" else booth.banner_path
-    if which == "logo":
-        booth.logo_path = stored.path
-    else:
-        booth.banner_path = stored.path
-    await db.flush()
-    await uploads.remove(root, old)
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceDraft:
-    kind: str
-    title: str
-    description: str
-    stage: str
-    url: str
-
-
-async def add_resource(
-    db: AsyncSession, *, root: Path, booth: Booth, draft: ResourceDraft, upload: UploadFile | None
-) -> Resource:
-    errors: dict[str, str] = {}
-    title = draft.title.strip()
-    if not title or len(title) > 200:
-        errors["title"] = "Give the resource a title (up to 200 characters)."
-    if draft.kind not in tuple(ResourceKind):
-        errors["kind"] = "Choose document, video or link."
-    if draft.stage not in tuple(BuyingStage):
-        errors["stage"] = "Choose research, evaluation or decision."
-    has_file = upload is not None and bool(upload.filename)
-    url = draft.url.strip()
-    if draft.kind == ResourceKind.document and not has_file:
-        errors["file"] = "Choose the file to upload."
-    if draft.kind == ResourceKind.link and safe_link(url) is None:
-        errors["url"] = "Enter a web address starting with https:// or http://."
-    if draft.kind == ResourceKind.video and not has_file and embed_url(url) is None:
-        errors["url"] = "Upload an MP4 file, or link a YouTube, Vimeo or Wistia video (https)."
-    if errors:
-        raise BoothFieldsInvalid(errors)
-    resource = Resource(
-        booth_id=booth.id,
-        kind=draft.kind,
-        title=title,
-        description=draft.description.strip()[:2000],
-        stage=draft.stage,
-    )
-    if has_file and draft.kind != ResourceKind.link:
-        assert upload is not None  # noqa: S101
-        allowed = (uploads.MP4,) if draft.kind == ResourceKind.video else uploads.DOCUMENT_TYPES
-        stored = await uploads.store(
-            upload,
-            root=root,
-            allowed=allowed,
-            limit=uploads.DOCUMENT_LIMIT,
-            folder=uploads.FILES_DIR,
-        )
-        resource.file_path = stored.path
-        resource.content_type = stored.type.content_type
-        resource.size_bytes = stored.size
-    else:
-        resource.url = url
-    db.add(resource)
-    await db.flush()
-    return resource
-
-
-async def delete_resource(db: AsyncSession, *, root: Path, resource: Resource) -> None:
-    path = resource.file_path
-    await repo.delete_resource(db, resource)
-    if path and not path.startswith("demo/"):
-        await uploads.remove(root, path)
 
 
 # -- staff ----------------------------------------------------------------------------------

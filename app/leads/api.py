@@ -10,10 +10,9 @@ from pydantic import ValidationError
 
 from app.auth.deps import EventDep, Member, Organizer
 from app.db import DbSession
-from app.errors import AppError
 from app.events.models import Registration
 from app.leads import repository, sales
-from app.leads.errors import UnknownAttendee
+from app.leads.batch import record_many
 from app.leads.facts import Score
 from app.leads.lifecycle import allowed_moves, transition
 from app.leads.models import Lead
@@ -38,7 +37,7 @@ from app.leads.schemas import (
     TransitionCreate,
     TransitionRead,
 )
-from app.leads.service import live_score, record
+from app.leads.service import live_score
 from app.leads.tasks import start_rescore
 from app.leads.versions import current_rules, save_rules
 
@@ -50,58 +49,43 @@ async def post_activities(
     body: ActivityBatch, event: EventDep, member: Organizer, db: DbSession
 ) -> BatchResult:
     """Record up to 1,000 activities from an outside source; each item answered on its own."""
-    results: list[ItemResult] = []
+    valid: list[ActivityCreate | None] = []
+    results: dict[int, ItemResult] = {}
     for index, raw in enumerate(body.items):
         try:
-            item = ActivityCreate.model_validate(raw)
+            valid.append(ActivityCreate.model_validate(raw))
         except ValidationError as exc:
+            valid.append(None)
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            results.append(
-                ItemResult(
-                    index=index,
-                    status="error",
-                    error=ItemError(code="app.validation", message=first["msg"], field=field),
-                )
+            results[index] = ItemResult(
+                index=index,
+                status="error",
+                error=ItemError(code="app.validation", message=first["msg"], field=field),
             )
-            continue
-        try:
-            async with db.begin_nested():
-                registration = await repository.registration_by_email(db, event.id, item.email)
-                if registration is None:
-                    raise UnknownAttendee()
-                result = await record(
-                    db,
-                    event=event,
-                    registration=registration,
-                    type=item.type,
-                    idempotency_key=item.idempotency_key,
-                    at=item.at,
-                    value=item.value,
-                    exhibitor_id=item.exhibitor_id,
-                    booth_id=item.booth_id,
-                    session_id=item.session_id,
-                    resource_id=item.resource_id,
-                    meta=item.meta,
-                )
-        except AppError as exc:
-            results.append(
+    outcomes = await record_many(db, event=event, items=valid)
+    items: list[ItemResult] = []
+    for index, outcome in enumerate(outcomes):
+        if index in results:
+            items.append(results[index])
+        elif outcome.error is not None:
+            failed = outcome.error
+            items.append(
                 ItemResult(
                     index=index,
                     status="error",
                     error=ItemError(
-                        code=exc.code, message=exc.message, field=exc.extra.get("field")
+                        code=failed.code, message=failed.message, field=failed.extra.get("field")
                     ),
                 )
             )
-            continue
-        status: Literal["created", "duplicate"] = "created" if result.created else "duplicate"
-        results.append(ItemResult(index=index, status=status, id=result.activity.id))
+        else:
+            items.append(ItemResult(index=index, status=outcome.status, id=outcome.id))
     return BatchResult(
-        created=sum(r.status == "created" for r in results),
-        duplicates=sum(r.status == "duplicate" for r in results),
-        errors=sum(r.status == "error" for r in results),
-        items=results,
+        created=sum(r.status == "created" for r in items),
+        duplicates=sum(r.status == "duplicate" for r in items),
+        errors=sum(r.status == "error" for r in items),
+        items=items,
     )
 
 

@@ -68,7 +68,9 @@ class EventContext:
     sessions: dict[int, SessionInfo]
     loaded_at: float
     generation: int
-    overrides: dict[tuple[int, int | None, int, int | None], ExhibitorOverride] = field(default_factory=dict)
+    overrides: dict[tuple[int, int | None, int, int | None], ExhibitorOverride] = field(
+        default_factory=dict
+    )
 
     def override(
         self, rules: CurrentRules, exhibitor_id: int, booth: BoothInfo | None
@@ -112,9 +114,7 @@ async def _load(db: AsyncSession, event_id: int) -> EventContext:
     }
     by_exhibitor = {b.exhibitor_id: b for b in sorted(booths.values(), key=lambda b: -b.id)}
     exhibitors = {
-        r.id: ExhibitorInfo(
-            r.id, r.name, list(r.competitor_domains or []), by_exhibitor.get(r.id)
-        )
+        r.id: ExhibitorInfo(r.id, r.name, list(r.competitor_domains or []), by_exhibitor.get(r.id))
         for r in await db.execute(
             select(Exhibitor.id, Exhibitor.name, Exhibitor.competitor_domains).where(
                 Exhibitor.event_id == event_id

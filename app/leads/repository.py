@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.booths.booth_repository import shares_clause
 from app.booths.models import Booth, BoothConsent, Exhibitor
 from app.events.models import Registration
 from app.leads.facts import ActivityFact
@@ -208,6 +209,154 @@ async def activity_facts(
     return [ActivityFact(*row) for row in await db.execute(query)]
 
 
+# -- the batch path: a few statements per batch of activities ------------------------------
+
+_PROFILE_COLUMNS = (
+    Registration.id,
+    Registration.email,
+    Registration.job_level,
+    Registration.company_type,
+    Registration.company_size,
+    Registration.budget,
+    Registration.timeframe,
+    Registration.country,
+    Registration.consent_share_at,
+    Registration.erased_at,
+)
+
+
+async def registrations_by_emails(
+    db: AsyncSession, event_id: int, emails: Sequence[str]
+) -> tuple[dict[str, AnyRow], dict[str, AnyRow]]:
+    """`registration_by_email` for many: the exact matches by email, and (only for the
+    emails without one) the case-insensitive matches by lowercased email."""
+    wanted = {e.strip() for e in emails}
+    exact = {
+        r.email: r
+        for r in await db.execute(
+            select(*_PROFILE_COLUMNS).where(
+                Registration.event_id == event_id, Registration.email.in_(wanted)
+            )
+        )
+    }
+    missing = {e.lower() for e in wanted if e not in exact}
+    lowered: dict[str, AnyRow] = {}
+    if missing:
+        for r in await db.execute(
+            select(*_PROFILE_COLUMNS).where(
+                Registration.event_id == event_id, func.lower(Registration.email).in_(missing)
+            )
+        ):
+            lowered.setdefault(r.email.lower(), r)
+    return exact, lowered
+
+
+async def insert_activities(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """INSERT … ON CONFLICT DO NOTHING of many activities → id by idempotency key of those
+    inserted (keys already logged are left out)."""
+    if not rows:
+        return {}
+    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert_(Activity)
+        .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
+        .returning(Activity.id, Activity.idempotency_key)
+    )
+    return {r.idempotency_key: r.id for r in await db.execute(statement, rows)}
+
+
+async def activity_ids_by_keys(db: AsyncSession, event_id: int, keys: set[str]) -> dict[str, int]:
+    return {
+        r.idempotency_key: r.id
+        for r in await db.execute(
+            select(Activity.id, Activity.idempotency_key).where(
+                Activity.event_id == event_id, Activity.idempotency_key.in_(keys)
+            )
+        )
+    }
+
+
+async def booth_answers(
+    db: AsyncSession, registration_ids: list[int], exhibitor_ids: list[int]
+) -> dict[tuple[int, int], bool]:
+    """The attendees' per-booth consent answers among those exhibitors."""
+    return {
+        (r.registration_id, r.exhibitor_id): bool(r.shared)
+        for r in await db.execute(
+            select(
+                BoothConsent.registration_id, BoothConsent.exhibitor_id, BoothConsent.shared
+            ).where(
+                BoothConsent.registration_id.in_(registration_ids),
+                BoothConsent.exhibitor_id.in_(exhibitor_ids),
+            )
+        )
+    }
+
+
+async def leads_for_batch(
+    db: AsyncSession, event_id: int, registration_ids: list[int], scopes: list[int]
+) -> dict[tuple[int, int], AnyRow]:
+    """The leads of those attendees in those scopes, locked, by (registration, scope)."""
+    rows = await db.execute(
+        select(
+            Lead.id,
+            Lead.registration_id,
+            Lead.scope,
+            Lead.stage,
+            Lead.mql_at,
+            Lead.rules_version,
+            Lead.state,
+        )
+        .where(
+            Lead.event_id == event_id,
+            Lead.registration_id.in_(registration_ids),
+            Lead.scope.in_(scopes),
+        )
+        .with_for_update()
+    )
+    return {(r.registration_id, r.scope): r for r in rows}
+
+
+async def activity_facts_of(
+    db: AsyncSession, event_id: int, registration_ids: list[int]
+) -> dict[int, list[ActivityFact]]:
+    """Every logged activity of those attendees, as facts by registration."""
+    facts: dict[int, list[ActivityFact]] = {}
+    for row in await db.execute(
+        select(*_FACT_COLUMNS, Activity.registration_id).where(
+            Activity.event_id == event_id, Activity.registration_id.in_(registration_ids)
+        )
+    ):
+        facts.setdefault(row[12], []).append(ActivityFact(*row[:12]))  # type: ignore[arg-type]
+    return facts
+
+
+async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Executemany of scored leads: b_id and b_<column>, state and contributions encoded."""
+    if rows:
+        await db.execute(_LEAD_SET, rows)
+
+
+async def insert_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
+    """INSERT … ON CONFLICT DO NOTHING of scored leads (state and contributions encoded)
+    → id by (registration, scope) of those inserted."""
+    if not rows:
+        return {}
+    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert_(_LEADS)
+        .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _LEAD_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
+        .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
+    )
+    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+    return {(r.registration_id, r.scope): r.id for r in await db.execute(statement, params)}
+
+
+def _column_type(name: str) -> Any:
+    return EncodedJSON() if name in ("state", "contributions") else _LEADS.c[name].type
+
+
 async def lead_for_update(
     db: AsyncSession, event_id: int, registration_id: int, scope: int
 ) -> Lead | None:
@@ -320,7 +469,9 @@ async def list_leads(
     if f.event_level is True:
         query = query.where(Lead.exhibitor_id.is_(None))
     if f.consenting_only:
-        query = query.where(Registration.consent_share_at.is_not(None))
+        # The attendee shares with the lead's exhibitor: that booth's answer, else the
+        # event-wide consent.
+        query = query.where(shares_clause(Lead.exhibitor_id))
     for column, value in (
         (Lead.cell, f.cell),
         (Lead.stage, f.stage),
@@ -520,7 +671,7 @@ class EncodedJSON(TypeDecorator[str]):
     impl = JSON
     cache_ok = True
 
-    def bind_processor(self, dialect: Dialect) -> None:  # type: ignore[override]
+    def bind_processor(self, dialect: Dialect) -> None:
         return None
 
 
@@ -552,6 +703,13 @@ _LEAD_UPDATE = (
             for name in _COLUMNS
         }
     )
+)
+
+
+_LEAD_SET = (
+    update(_LEADS)
+    .where(_LEADS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _COLUMNS})
 )
 
 

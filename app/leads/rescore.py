@@ -84,7 +84,9 @@ async def rescore_event(
     writing: asyncio.Task[int] | None = None
     for first, last in ranges:
         leads = await repository.leads_with_profiles_between(source, event.id, first, last)
-        acts = await repository.activity_rows_between(source, event.id, first, last) if leads else []
+        acts = (
+            await repository.activity_rows_between(source, event.id, first, last) if leads else []
+        )
         updates, transitions = scorer.batch(leads, acts)
         if writing is not None:
             progress.done += await writing
@@ -142,7 +144,7 @@ class _Scorer:
             profile.timeframe,
             outside,
             gate,
-            tuple(override.ideal_company_sizes) if override else None,
+            tuple(override.ideal_company_sizes or ()) if override else None,
         )
         found = self.fits.get(key)
         if found is None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Membership
+from app.booths.booth_repository import shares_with
 from app.events.models import Event, Registration
 from app.leads import repository
 from app.leads.errors import InvalidActivity, LeadForbidden, LeadNotFound
@@ -77,7 +78,7 @@ async def lead_for(
     if not member.is_organizer and (
         lead.exhibitor_id is None
         or not member.staffs(lead.exhibitor_id)
-        or registration.consent_share_at is None
+        or not await shares_with(db, registration, lead.exhibitor_id)
     ):
         raise LeadNotFound()
     return lead, registration

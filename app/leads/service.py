@@ -401,7 +401,9 @@ async def _fold(
         created = await repository.insert_lead(db, values)
         if created is not None:
             if promoted is not None:
-                await repository.insert_transitions(db, [_mql_transition(created.id, promoted, now)])
+                await repository.insert_transitions(
+                    db, [_mql_transition(created.id, promoted, now)]
+                )
             return created, promoted is not None
         # Another transaction created it first: fold into theirs.
         lead = await repository.lead_for_update(db, event.id, registration.id, scope)
@@ -422,9 +424,7 @@ async def _fold(
         state = LeadState.from_json(lead.state)
     state.add(fact, rules.ruleset, override)
     score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
-    values, promoted = _score_values(
-        lead.stage, lead.mql_at, score, version=rules.version, at=now
-    )
+    values, promoted = _score_values(lead.stage, lead.mql_at, score, version=rules.version, at=now)
     values["state"] = state.to_json()
     await repository.update_lead(db, lead, values)
     if promoted is not None:

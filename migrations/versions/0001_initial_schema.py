@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 14:04:59.607148
+Create Date: 2026-11-23 14:43:45.141934
 """
 
 from collections.abc import Sequence
@@ -121,6 +121,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_exhibitors_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "export_mappings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_export_mappings_created_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_export_mappings_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_export_mappings")),
+        sa.UniqueConstraint("event_id", "name", name=op.f("uq_export_mappings_event_id_name")),
+    )
+    with op.batch_alter_table("export_mappings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_export_mappings_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
         "registrations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -216,6 +242,22 @@ def upgrade() -> None:
     with op.batch_alter_table("speakers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_speakers_event_id"), ["event_id"], unique=False)
 
+    op.create_table(
+        "agenda_feeds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_agenda_feeds_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agenda_feeds")),
+        sa.UniqueConstraint("registration_id", name=op.f("uq_agenda_feeds_registration_id")),
+        sa.UniqueConstraint("token", name=op.f("uq_agenda_feeds_token")),
+    )
     op.create_table(
         "booth_consents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -659,6 +701,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_meeting_requests_slot_id"), ["slot_id"], unique=False)
 
     op.create_table(
+        "my_agenda",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_my_agenda_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_my_agenda_session_id_program_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_my_agenda")),
+        sa.UniqueConstraint(
+            "registration_id", "session_id", name=op.f("uq_my_agenda_registration_id_session_id")
+        ),
+    )
+    with op.batch_alter_table("my_agenda", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_my_agenda_registration_id"), ["registration_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_my_agenda_session_id"), ["session_id"], unique=False)
+
+    op.create_table(
         "resources",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("booth_id", sa.Integer(), nullable=False),
@@ -681,6 +752,101 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_resources_booth_id"), ["booth_id"], unique=False)
+
+    op.create_table(
+        "session_attendances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.Column("seconds", sa.Integer(), nullable=False),
+        sa.Column("intervals", sa.JSON(), nullable=False),
+        sa.Column("tabs", sa.JSON(), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_session_attendances_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_session_attendances_session_id_program_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_attendances")),
+        sa.UniqueConstraint(
+            "session_id",
+            "registration_id",
+            "live",
+            name=op.f("uq_session_attendances_session_id_registration_id_live"),
+        ),
+    )
+    with op.batch_alter_table("session_attendances", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_attendances_registration_id"), ["registration_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_session_attendances_session_id"), ["session_id"], unique=False
+        )
+
+    op.create_table(
+        "session_polls",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_session_polls_session_id_program_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_polls")),
+    )
+    with op.batch_alter_table("session_polls", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_polls_session_id"), ["session_id"], unique=False
+        )
+
+    op.create_table(
+        "session_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=True),
+        sa.Column("anonymous", sa.Boolean(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("votes", sa.Integer(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_session_questions_registration_id_registrations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["program_sessions.id"],
+            name=op.f("fk_session_questions_session_id_program_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_questions")),
+    )
+    with op.batch_alter_table("session_questions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_questions_registration_id"), ["registration_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_session_questions_session_id"), ["session_id"], unique=False
+        )
 
     op.create_table(
         "session_speakers",
@@ -842,6 +1008,57 @@ def upgrade() -> None:
         sa.UniqueConstraint("room_id", "account_id", name=op.f("uq_chat_mutes_room_id_account_id")),
     )
     op.create_table(
+        "session_poll_options",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["poll_id"],
+            ["session_polls.id"],
+            name=op.f("fk_session_poll_options_poll_id_session_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_poll_options")),
+    )
+    with op.batch_alter_table("session_poll_options", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_poll_options_poll_id"), ["poll_id"], unique=False
+        )
+
+    op.create_table(
+        "session_question_votes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["session_questions.id"],
+            name=op.f("fk_session_question_votes_question_id_session_questions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_session_question_votes_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_question_votes")),
+        sa.UniqueConstraint(
+            "question_id",
+            "registration_id",
+            name=op.f("uq_session_question_votes_question_id_registration_id"),
+        ),
+    )
+    with op.batch_alter_table("session_question_votes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_question_votes_registration_id"),
+            ["registration_id"],
+            unique=False,
+        )
+
+    op.create_table(
         "lead_calls",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("lead_id", sa.Integer(), nullable=False),
@@ -870,15 +1087,66 @@ def upgrade() -> None:
     with op.batch_alter_table("lead_calls", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lead_calls_lead_id"), ["lead_id"], unique=False)
 
+    op.create_table(
+        "session_poll_votes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("option_id", sa.Integer(), nullable=False),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["option_id"],
+            ["session_poll_options.id"],
+            name=op.f("fk_session_poll_votes_option_id_session_poll_options"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["poll_id"],
+            ["session_polls.id"],
+            name=op.f("fk_session_poll_votes_poll_id_session_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_session_poll_votes_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_poll_votes")),
+        sa.UniqueConstraint(
+            "poll_id", "registration_id", name=op.f("uq_session_poll_votes_poll_id_registration_id")
+        ),
+    )
+    with op.batch_alter_table("session_poll_votes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_session_poll_votes_option_id"), ["option_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_session_poll_votes_registration_id"), ["registration_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("session_poll_votes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_poll_votes_registration_id"))
+        batch_op.drop_index(batch_op.f("ix_session_poll_votes_option_id"))
+
+    op.drop_table("session_poll_votes")
     with op.batch_alter_table("lead_calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lead_calls_lead_id"))
 
     op.drop_table("lead_calls")
+    with op.batch_alter_table("session_question_votes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_question_votes_registration_id"))
+
+    op.drop_table("session_question_votes")
+    with op.batch_alter_table("session_poll_options", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_poll_options_poll_id"))
+
+    op.drop_table("session_poll_options")
     op.drop_table("chat_mutes")
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_messages_author_id"))
@@ -890,10 +1158,29 @@ def downgrade() -> None:
 
     op.drop_table("activities")
     op.drop_table("session_speakers")
+    with op.batch_alter_table("session_questions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_questions_session_id"))
+        batch_op.drop_index(batch_op.f("ix_session_questions_registration_id"))
+
+    op.drop_table("session_questions")
+    with op.batch_alter_table("session_polls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_polls_session_id"))
+
+    op.drop_table("session_polls")
+    with op.batch_alter_table("session_attendances", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_session_attendances_session_id"))
+        batch_op.drop_index(batch_op.f("ix_session_attendances_registration_id"))
+
+    op.drop_table("session_attendances")
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resources_booth_id"))
 
     op.drop_table("resources")
+    with op.batch_alter_table("my_agenda", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_my_agenda_session_id"))
+        batch_op.drop_index(batch_op.f("ix_my_agenda_registration_id"))
+
+    op.drop_table("my_agenda")
     with op.batch_alter_table("meeting_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_meeting_requests_slot_id"))
         batch_op.drop_index(batch_op.f("ix_meeting_requests_registration_id"))
@@ -952,6 +1239,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_booth_consents_exhibitor_id"))
 
     op.drop_table("booth_consents")
+    op.drop_table("agenda_feeds")
     with op.batch_alter_table("speakers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_speakers_event_id"))
 
@@ -962,6 +1250,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_registrations_account_id"))
 
     op.drop_table("registrations")
+    with op.batch_alter_table("export_mappings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_export_mappings_event_id"))
+
+    op.drop_table("export_mappings")
     with op.batch_alter_table("exhibitors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exhibitors_event_id"))
 

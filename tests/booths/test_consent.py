@@ -173,10 +173,10 @@ async def test_chat_asks_first(app: FastAPI, client: httpx.AsyncClient, db: Asyn
     after = await client.get("/e/expo/booths/acme")
 
     assert 'href="/e/expo/booths/acme/chat"' in before.text
-    assert "data-chat-booth" not in before.text
+    assert "data-live-booth" not in before.text
     assert gate.headers["location"] == "/e/expo/booths/acme/consent?then=chat"
     assert answered.headers["location"] == "/e/expo/booths/acme#chat"
-    assert "data-chat-booth" in after.text
+    assert "data-live-booth" in after.text
 
 
 async def test_event_wide_consent_skips_the_question(

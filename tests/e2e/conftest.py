@@ -104,8 +104,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running on this thread while
+    # it is open, which would break every async test collected after the browser tests.
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.fail(f"Debian chromium is needed at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as pw:

@@ -1,0 +1,337 @@
+"""Lead export: 100,000 leads in each format, streamed over HTTP and written by the CLI.
+
+    .venv/bin/python -m bench.leads_export                 # 50,000 attendees, 100,000 leads
+    .venv/bin/python -m bench.leads_export --attendees 5000  # a quick run
+
+SQLite in a temporary file, built by the migrations. One event, 10 exhibitors; each attendee
+has an event-level lead and one exhibitor lead (so 2 x --attendees leads), three reasons each,
+and three activities at that exhibitor's booth (1.5 activities per lead on average).
+
+(a) HTTP: a real uvicorn subprocess (`uvicorn app.asgi:app`, one worker, started afresh for
+    each format so that its peak memory is that format's); httpx streams
+    GET /api/events/{slug}/leads/export?format=... with an organizer's API token over TCP.
+    Seconds until the last byte, time to the first body byte, and the server's peak resident
+    memory (VmHWM of the process) are measured.
+(b) CLI: `expohall export --event ... --format ... --output FILE` as a subprocess; seconds
+    and its peak resident memory (os.wait4 rusage).
+(c) Reference, same run: `sqlite3 -csv` dumps the same leads joined with their registrations
+    (no activity counts, no reasons) to a file.
+The output of every run is checked: 100,000 data rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, insert
+
+from app.auth.models import Account, ApiToken
+from app.auth.security import digest
+from app.booths.models import Booth, Exhibitor
+from app.events.models import Event, Registration, Role
+from app.leads.models import Activity, Lead
+from app.migrate import upgrade
+from bench.results_io import save
+
+SLUG = "bench-export"
+SECRET = "bench-secret-" + "x" * 40
+TOKEN = "exh_bench_" + "t" * 32
+EXHIBITORS = 10
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+FORMATS = ("csv", "xlsx", "jsonl")
+TARGETS = {"csv_seconds": 1.5, "csv_first_byte_ms": 200, "xlsx_seconds": 20, "peak_mib": 200}
+VENV = Path(sys.executable).parent
+
+
+def fill(path: Path, attendees: int) -> int:
+    """The event, its exhibitors, attendees, leads and activities; returns the lead count."""
+    engine = create_engine(f"sqlite:///{path}")
+    rng = random.Random(7)
+    with engine.begin() as conn:
+        event_id = conn.execute(
+            insert(Event).values(
+                slug=SLUG, name="Bench Expo", starts_at=NOW, ends_at=NOW + dt.timedelta(days=2)
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            insert(Exhibitor),
+            [
+                {"event_id": event_id, "slug": f"ex-{i}", "name": f"Exhibitor {i}"}
+                for i in range(1, EXHIBITORS + 1)
+            ],
+        )
+        conn.execute(
+            insert(Booth), [{"event_id": event_id, "exhibitor_id": i} for i in range(1, 11)]
+        )
+        account_id = conn.execute(
+            insert(Account).values(email="organizer@bench.example", display_name="Organizer")
+        ).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            insert(Role).values(event_id=event_id, account_id=account_id, role="organizer")
+        )
+        conn.execute(
+            insert(ApiToken).values(
+                account_id=account_id, name="bench", prefix=TOKEN[:12], token_hash=digest(TOKEN)
+            )
+        )
+        conn.execute(
+            insert(Registration),
+            [
+                {
+                    "event_id": event_id,
+                    "email": f"attendee{n}@example.com",
+                    "first_name": f"First{n}",
+                    "last_name": f"Last{n}",
+                    "company": f"Company {n % 997}",
+                    "job_title": '=HYPERLINK("x")' if n % 500 == 0 else "Head of Buying",
+                    "phone": "+44 20 7946 0958",
+                    "job_level": "director",
+                    "company_type": "end_user",
+                    "company_size": "201-1000",
+                    "industry": "software",
+                    "country": "GB",
+                    "budget": "approved",
+                    "timeframe": "3_6m",
+                    "consent_share_at": NOW,
+                }
+                for n in range(1, attendees + 1)
+            ],
+        )
+        reasons = [
+            {"rule": "info", "points": 15.0, "label": "requested info", "dimension": "engagement"},
+            {
+                "rule": "dl",
+                "points": 5.0,
+                "label": "downloaded 'Pricing'",
+                "dimension": "engagement",
+            },
+            {
+                "rule": "visit",
+                "points": 2.0,
+                "label": "visited the booth",
+                "dimension": "engagement",
+            },
+        ]
+        leads: list[dict[str, Any]] = []
+        activities: list[dict[str, Any]] = []
+        for n in range(1, attendees + 1):
+            ex = n % EXHIBITORS + 1
+            for scope, exhibitor in ((0, None), (ex, ex)):
+                leads.append(
+                    {
+                        "event_id": event_id,
+                        "registration_id": n,
+                        "exhibitor_id": exhibitor,
+                        "scope": scope,
+                        "fit": 75.0,
+                        "grade": "A",
+                        "engagement": round(rng.uniform(0, 100), 1),
+                        "tier": rng.randint(1, 4),
+                        "cell": "A2",
+                        "stage": "mql",
+                        "mql_at": NOW,
+                        "last_activity_at": NOW,
+                        "contributions": reasons,
+                        "state": {},
+                    }
+                )
+            for k, type_ in enumerate(("booth.visit", "booth.dwell", "resource.download")):
+                activities.append(
+                    {
+                        "event_id": event_id,
+                        "registration_id": n,
+                        "exhibitor_id": ex,
+                        "type": type_,
+                        "at": NOW,
+                        "value": 120.0 if type_ == "booth.dwell" else None,
+                        "meta": {},
+                        "idempotency_key": f"a{n}-{k}",
+                    }
+                )
+        conn.execute(insert(Lead), leads)
+        conn.execute(insert(Activity), activities)
+    engine.dispose()
+    return len(leads)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env_for(db: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "EXPOHALL_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "EXPOHALL_SECRET_KEY": SECRET,
+        "EXPOHALL_LOG_LEVEL": "WARNING",
+    }
+
+
+def peak_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def data_rows(fmt: str, path: Path) -> int:
+    if fmt == "xlsx":
+        with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as sheet:
+            count = 0
+            while chunk := sheet.read(1 << 20):
+                count += chunk.count(b"<row ")
+        return count - 1
+    with path.open("rb") as fh:
+        lines = sum(1 for _ in fh)
+    return lines - (0 if fmt == "jsonl" else 1)
+
+
+def http_export(db: Path, fmt: str, out: Path) -> dict[str, Any]:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(VENV / "uvicorn"), "app.asgi:app", "--port", str(port), "--log-level", "warning"],
+        env=env_for(db),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        idle = peak_mib(server.pid)
+        url = f"{base}/api/events/{SLUG}/leads/export?format={fmt}"
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        size = 0
+        start = time.perf_counter()
+        first = None
+        with (
+            httpx.stream("GET", url, headers=headers, timeout=120) as response,
+            out.open("wb") as fh,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                if first is None:
+                    first = time.perf_counter() - start
+                fh.write(chunk)
+                size += len(chunk)
+        seconds = time.perf_counter() - start
+        return {
+            "seconds": round(seconds, 3),
+            "first_byte_ms": round((first or seconds) * 1000, 1),
+            "mib": round(size / 2**20, 1),
+            "server_peak_mib": peak_mib(server.pid),
+            "server_idle_mib": idle,
+            "rows": data_rows(fmt, out),
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def cli_export(db: Path, fmt: str, out: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    args = ["--event", SLUG, "--format", fmt, "--output", str(out)]
+    proc = subprocess.Popen(
+        [str(VENV / "expohall"), "export", *args], env=env_for(db), stdout=subprocess.DEVNULL
+    )
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"expohall export failed: {status}")
+    return {
+        "seconds": round(seconds, 3),
+        "peak_mib": round(usage.ru_maxrss / 1024, 1),
+        "rows": data_rows(fmt, out),
+    }
+
+
+REFERENCE_SQL = """
+SELECT l.id, e.name, r.first_name, r.last_name, r.email, r.company, r.job_title, r.phone,
+       r.job_level, r.company_type, r.company_size, r.industry, r.country, r.budget,
+       r.timeframe, r.consent_share_at, r.consent_marketing_at, l.fit, l.grade, l.engagement,
+       l.tier, l.cell, l.buying_stage, l.stage, l.mql_at, l.owner_id, l.last_activity_at,
+       l.rules_version
+FROM leads l JOIN registrations r ON r.id = l.registration_id
+LEFT JOIN exhibitors e ON e.id = l.exhibitor_id ORDER BY l.id
+"""
+
+
+def reference(db: Path, out: Path) -> dict[str, Any]:
+    sqlite3 = shutil.which("sqlite3")
+    start = time.perf_counter()
+    if sqlite3 is not None:
+        with out.open("wb") as fh:
+            subprocess.run([sqlite3, "-csv", str(db), REFERENCE_SQL], stdout=fh, check=True)
+        tool = "sqlite3 -csv"
+    else:  # the CLI is missing: Python's sqlite3 module and csv writer instead
+        import csv
+        import sqlite3 as sqlite
+
+        with sqlite.connect(db) as conn, out.open("w", newline="") as fh:
+            csv.writer(fh).writerows(conn.execute(REFERENCE_SQL))
+        tool = "python sqlite3 module + csv"
+    seconds = time.perf_counter() - start
+    with out.open("rb") as fh:
+        rows = sum(1 for _ in fh)
+    return {"tool": tool, "seconds": round(seconds, 3), "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--attendees", type=int, default=50_000)
+    parser.add_argument("--name", default="leads_export")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = folder / "bench.db"
+        upgrade(f"sqlite+aiosqlite:///{db}")
+        start = time.perf_counter()
+        leads = fill(db, args.attendees)
+        figures: dict[str, Any] = {
+            "leads": leads,
+            "fill_seconds": round(time.perf_counter() - start, 1),
+        }
+        figures["reference"] = reference(db, folder / "reference.csv")
+        for fmt in FORMATS:
+            figures[f"http_{fmt}"] = http_export(db, fmt, folder / f"http.{fmt}")
+        for fmt in FORMATS:
+            figures[f"cli_{fmt}"] = cli_export(db, fmt, folder / f"cli.{fmt}")
+        for fmt in FORMATS:
+            for way in ("http", "cli"):
+                if figures[f"{way}_{fmt}"]["rows"] != leads:
+                    raise SystemExit(f"{way} {fmt}: {figures[f'{way}_{fmt}']['rows']} rows")
+        peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in FORMATS]
+        peaks += [figures[f"cli_{f}"]["peak_mib"] for f in FORMATS]
+        figures["targets"] = TARGETS
+        figures["met"] = {
+            "csv_seconds": figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"],
+            "csv_first_byte_ms": figures["http_csv"]["first_byte_ms"]
+            <= TARGETS["csv_first_byte_ms"],
+            "xlsx_seconds": figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"],
+            "peak_mib": max(peaks) <= TARGETS["peak_mib"],
+        }
+        figures["http_client"] = "httpx over TCP against a uvicorn subprocess (1 worker)"
+    save(args.name, figures)
+    print(json.dumps(figures["met"]))
+
+
+if __name__ == "__main__":
+    main()
