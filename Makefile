@@ -20,11 +20,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+run: export EXPOHALL_DEV = 1
+run: export EXPOHALL_BASE_URL = http://$(HOST):$(PORT)
 run: $(VENV)/.installed
-	EXPOHALL_DEV=1 $(BIN)/expohall migrate
-	EXPOHALL_DEV=1 $(BIN)/expohall demo --if-empty
+	$(BIN)/expohall migrate
+	$(BIN)/expohall demo --if-empty
 	@echo "Expohall is starting on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	EXPOHALL_DEV=1 $(BIN)/expohall serve --host $(HOST) --port $(PORT)
+	$(BIN)/expohall serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -41,11 +43,13 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest $(ARGS)
 
+migrate: export EXPOHALL_DEV = 1
 migrate: $(VENV)/.installed
-	EXPOHALL_DEV=1 $(BIN)/expohall migrate
+	$(BIN)/expohall migrate
 
+demo: export EXPOHALL_DEV = 1
 demo: $(VENV)/.installed
-	EXPOHALL_DEV=1 $(BIN)/expohall demo --reset
+	$(BIN)/expohall demo --reset
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

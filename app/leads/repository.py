@@ -257,10 +257,11 @@ async def insert_activities(db: AsyncSession, rows: list[dict[str, Any]]) -> dic
     if not rows:
         return {}
     insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = cast(Table, Activity.__table__)
     statement = (
-        insert_(Activity)
+        insert_(table)
         .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
-        .returning(Activity.id, Activity.idempotency_key)
+        .returning(table.c.id, table.c.idempotency_key)
     )
     return {r.idempotency_key: r.id for r in await db.execute(statement, rows)}
 
@@ -297,20 +298,13 @@ async def leads_for_batch(
     db: AsyncSession, event_id: int, registration_ids: list[int], scopes: list[int]
 ) -> dict[tuple[int, int], AnyRow]:
     """The leads of those attendees in those scopes, locked, by (registration, scope)."""
+    c = _LEADS.c
     rows = await db.execute(
-        select(
-            Lead.id,
-            Lead.registration_id,
-            Lead.scope,
-            Lead.stage,
-            Lead.mql_at,
-            Lead.rules_version,
-            Lead.state,
-        )
+        select(c.id, c.registration_id, c.scope, c.stage, c.mql_at, c.rules_version, c.state)
         .where(
-            Lead.event_id == event_id,
-            Lead.registration_id.in_(registration_ids),
-            Lead.scope.in_(scopes),
+            c.event_id == event_id,
+            c.registration_id.in_(registration_ids),
+            c.scope.in_(scopes),
         )
         .with_for_update()
     )

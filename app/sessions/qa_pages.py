@@ -1,12 +1,12 @@
-"""Q&A and poll actions of the session page: plain form posts that redirect back, and the
-poll results as JSON for live refresh."""
+"""Q&A and poll actions of the session page (plain form posts that redirect back), the poll
+results as JSON for live refresh, and the session's analytics page."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.csrf import verify_csrf
@@ -14,10 +14,11 @@ from app.db import DbSession
 from app.errors import Invalid, Unauthenticated
 from app.events.lobby import Visit, VisitDep
 from app.events.models import Registration
-from app.sessions import qa
+from app.sessions import analytics, attendance, qa
 from app.sessions import qa_repository as repo
-from app.sessions.errors import NotRegistered, PollNotFound
+from app.sessions.errors import NotModerator, NotRegistered, PollNotFound
 from app.sessions.session_pages import load_registration, load_session
+from app.templating import templates
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -175,3 +176,22 @@ async def poll_results(
         raise PollNotFound()
     (result,) = await qa.results(db, visit.event, [poll], None)
     return JSONResponse(result.to_json())
+
+
+@router.get(BASE + "/analytics", response_class=HTMLResponse)
+async def analytics_page(
+    request: Request, visit: VisitDep, db: DbSession, session_id: int
+) -> HTMLResponse:
+    """Organizers' (and the sponsor's staff's) view of one session's audience."""
+    session = await load_session(db, visit, session_id)
+    if visit.account is None:
+        raise Unauthenticated()
+    if not qa.can_moderate(visit.membership, session):
+        raise NotModerator("Only the organizers and the sponsor's staff see these numbers.")
+    stats = await analytics.session_stats(db, session.id, attendance.length_of(session))
+    polls = await qa.results(db, visit.event, list(await repo.polls_of(db, session.id)), None)
+    return templates.TemplateResponse(
+        request,
+        "sessions/analytics.html",
+        {**visit.context("agenda"), "s": session, "stats": stats, "polls": polls},
+    )
