@@ -74,12 +74,15 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
 def demo(
     reset: bool = typer.Option(False, help="Delete the demo event first and load it again."),
     if_empty: bool = typer.Option(False, "--if-empty", help="Load only into an empty database."),
+    activity: bool = typer.Option(
+        True, help="Also record the attendees' behaviour through the lead engine (slower)."
+    ),
 ) -> None:
-    """Load the demo event (organizer, exhibitors, sessions, attendees)."""
+    """Load the demo event (organizer, exhibitors, sessions, attendees and their behaviour)."""
     from app.demo import load_demo
 
     settings = _settings()
-    summary = asyncio.run(load_demo(settings, reset=reset, if_empty=if_empty))
+    summary = asyncio.run(load_demo(settings, reset=reset, if_empty=if_empty, activity=activity))
     typer.echo(summary)
 
 

@@ -43,7 +43,7 @@ async def _demo(db: AsyncSession) -> Event:
 async def test_demo_creates_booths_across_tiers(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     event = await _demo(db)
     assert event.status == EventStatus.live
@@ -63,7 +63,7 @@ async def test_demo_creates_booths_across_tiers(
 async def test_demo_resources_cover_every_buying_stage_with_real_files(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     resources = (await db.scalars(select(Resource))).all()
     assert {r.stage for r in resources} == {"research", "evaluation", "decision"}
@@ -85,7 +85,7 @@ async def test_demo_resources_cover_every_buying_stage_with_real_files(
 async def test_demo_program_spans_two_days_with_a_session_on_now(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     event = await _demo(db)
     sessions = (await db.scalars(select(ProgramSession))).all()
@@ -110,7 +110,7 @@ async def test_demo_program_spans_two_days_with_a_session_on_now(
 async def test_demo_login_works(
     app: FastAPI, settings: Settings, client: httpx.AsyncClient, email: str
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     data = {"email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_for(app, client)}
     response = await client.post("/login", data=data)
@@ -125,7 +125,7 @@ async def test_demo_login_works(
 async def test_demo_accounts_have_their_roles(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     event = await _demo(db)
     accounts = {
@@ -161,7 +161,7 @@ async def test_demo_accounts_have_their_roles(
 async def test_demo_registers_three_hundred_varied_attendees(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
 
     registrations = (await db.scalars(select(Registration))).all()
     assert len(registrations) == 301  # 300 generated + the attendee login
@@ -210,8 +210,8 @@ async def test_add_attendees_hook_returns_each_registration_with_its_persona(
 async def test_demo_if_empty_does_not_duplicate(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    first = await load_demo(settings, reset=False, if_empty=True)
-    second = await load_demo(settings, reset=False, if_empty=True)
+    first = await load_demo(settings, reset=False, if_empty=True, activity=False)
+    second = await load_demo(settings, reset=False, if_empty=True, activity=False)
 
     assert first.startswith("Loaded the demo event.")
     assert second.startswith("The demo event is already loaded.")
@@ -227,7 +227,7 @@ async def test_demo_if_empty_leaves_a_database_with_events_alone(
     await make_event(db, slug="our-own-show")
     await db.commit()
 
-    summary = await load_demo(settings, reset=False, if_empty=True)
+    summary = await load_demo(settings, reset=False, if_empty=True, activity=False)
 
     assert "the demo was not loaded" in summary
     assert (await db.scalars(select(Event.slug))).all() == ["our-own-show"]
@@ -236,13 +236,13 @@ async def test_demo_if_empty_leaves_a_database_with_events_alone(
 async def test_demo_reset_reloads_cleanly(
     app: FastAPI, settings: Settings, db: AsyncSession
 ) -> None:
-    await load_demo(settings, reset=False, if_empty=False)
+    await load_demo(settings, reset=False, if_empty=False, activity=False)
     other = await make_event(db, slug="kept-show")
     await db.commit()
     stray = settings.uploads_dir / "demo" / DEMO_SLUG / "stray.pdf"
     stray.write_bytes(b"left over")
 
-    summary = await load_demo(settings, reset=True, if_empty=False)
+    summary = await load_demo(settings, reset=True, if_empty=False, activity=False)
 
     assert summary.startswith("Loaded the demo event.")
     assert sorted((await db.scalars(select(Event.slug))).all()) == [DEMO_SLUG, "kept-show"]
@@ -265,8 +265,8 @@ def test_cli_demo_prints_the_logins(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     runner = CliRunner()
     assert runner.invoke(cli, ["migrate"], env=env).exit_code == 0
 
-    first = runner.invoke(cli, ["demo", "--if-empty"], env=env)
-    again = runner.invoke(cli, ["demo", "--if-empty"], env=env)
+    first = runner.invoke(cli, ["demo", "--if-empty", "--no-activity"], env=env)
+    again = runner.invoke(cli, ["demo", "--if-empty", "--no-activity"], env=env)
 
     for result in (first, again):
         assert result.exit_code == 0, result.output

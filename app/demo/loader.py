@@ -42,8 +42,14 @@ class DemoAttendee:
     profile: AttendeeProfile
 
 
-async def load_demo(settings: Settings, *, reset: bool, if_empty: bool) -> str:
-    """Create the demo event (or reset it) and return the summary the CLI prints."""
+async def load_demo(
+    settings: Settings, *, reset: bool, if_empty: bool, activity: bool = True
+) -> str:
+    """Create the demo event (or reset it) and return the summary the CLI prints.
+
+    With `activity`, the attendees also behave (visits, downloads, sessions, hand-raises),
+    recorded through the lead engine, so the lead lists tell a story from the first look.
+    """
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as db, db.begin():
@@ -56,7 +62,7 @@ async def load_demo(settings: Settings, *, reset: bool, if_empty: bool) -> str:
                 return summary(
                     settings, None, "The database already has events; the demo was not loaded."
                 )
-            event = await _create_demo(db, settings, now=utcnow())
+            event = await _create_demo(db, settings, now=utcnow(), activity=activity)
             return summary(settings, event, "Loaded the demo event.")
     finally:
         await engine.dispose()
@@ -111,7 +117,9 @@ def session_times(spec: SessionSpec, now: dt.datetime) -> tuple[dt.datetime, dt.
     return start, start + dt.timedelta(minutes=spec.minutes)
 
 
-async def _create_demo(db: AsyncSession, settings: Settings, *, now: dt.datetime) -> Event:
+async def _create_demo(
+    db: AsyncSession, settings: Settings, *, now: dt.datetime, activity: bool = True
+) -> Event:
     tz = ZoneInfo(DEMO_TIMEZONE)
     today = now.astimezone(tz).date()
     times = [session_times(spec, now) for spec in SESSIONS]
@@ -136,6 +144,10 @@ async def _create_demo(db: AsyncSession, settings: Settings, *, now: dt.datetime
     password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow by design
     await add_logins(db, event, exhibitors, password_hash=password_hash, now=now)
     await _add_attendees(db, event, password_hash=password_hash, now=now)
+    if activity:
+        from app.demo.activity import add_behaviour
+
+        await add_behaviour(db, event=event, now=now)
     return event
 
 

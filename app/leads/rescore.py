@@ -81,29 +81,50 @@ async def rescore_event(
         (ids[start], ids[min(start + batch_size, len(ids)) - 1])
         for start in range(0, len(ids), batch_size)
     ]
-    writing: asyncio.Task[int] | None = None
-    for first, last in ranges:
-        leads = await repository.leads_with_profiles_between(source, event.id, first, last)
-        acts = (
-            await repository.activity_rows_between(source, event.id, first, last) if leads else []
-        )
-        updates, transitions = scorer.batch(leads, acts)
+    await _run(db, source, event, ranges, scorer, progress, after_batch)
+    return progress
+
+
+async def _run(
+    db: AsyncSession,
+    source: Reader,
+    event: Event,
+    ranges: list[tuple[int, int]],
+    scorer: _Scorer,
+    progress: RescoreProgress,
+    after_batch: AfterBatch | None,
+) -> None:
+    writing: asyncio.Future[int] | None = None
+    try:
+        for first, last in ranges:
+            leads = await repository.leads_with_profiles_between(source, event.id, first, last)
+            acts = (
+                await repository.activity_rows_between(source, event.id, first, last)
+                if leads
+                else []
+            )
+            updates, transitions = scorer.batch(leads, acts)
+            if writing is not None:
+                progress.done += await writing
+                if after_batch is not None:
+                    await after_batch(progress)
+            writing = asyncio.ensure_future(_write(db, updates, transitions))
+            if source is db:
+                # One connection: the write must finish before the next read.
+                progress.done += await writing
+                writing = None
+                if after_batch is not None:
+                    await after_batch(progress)
         if writing is not None:
-            progress.done += await writing
-            if after_batch is not None:
-                await after_batch(progress)
-        writing = asyncio.ensure_future(_write(db, updates, transitions))
-        if source is db:
-            # One connection: the write must finish before the next read.
             progress.done += await writing
             writing = None
             if after_batch is not None:
                 await after_batch(progress)
-    if writing is not None:
-        progress.done += await writing
-        if after_batch is not None:
-            await after_batch(progress)
-    return progress
+    finally:
+        if writing is not None:
+            # A read failed while a write was in flight: let it end before the caller
+            # rolls back, and keep the read's error.
+            await asyncio.gather(writing, return_exceptions=True)
 
 
 async def _write(

@@ -9,9 +9,10 @@ next save (or `run_rescore`) starts over: rescoring is idempotent.
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import utcnow
 from app.events.models import Event
@@ -82,9 +83,17 @@ async def run_rescore(
             await db.commit()
 
         try:
-            progress = await rescore_event(
-                db, event=event, batch_size=batch_size, after_batch=_after
-            )
+            # The log is read on a connection of its own (on SQLite a DEFERRED snapshot) so
+            # the session's write lock is held only while a batch is written.
+            async with AsyncExitStack() as stack:
+                reader = None
+                if isinstance(db.bind, AsyncEngine):
+                    reader = await (
+                        await stack.enter_async_context(db.bind.connect())
+                    ).execution_options(sqlite_begin="DEFERRED")
+                progress = await rescore_event(
+                    db, event=event, batch_size=batch_size, after_batch=_after, reader=reader
+                )
         except Exception as exc:
             await db.rollback()
             log.exception("leads.rescore.failed", version_id=version_id)

@@ -20,6 +20,7 @@ if (root && counters.size) {
   });
   (async () => {
     for (const place of counters.keys()) await live.subscribe(place);
+    root.dataset.hallLive = "ready";
   })().catch((err) => console.warn("hall-live: subscribe failed", err));
   window.addEventListener("pagehide", () => live.close());
 }

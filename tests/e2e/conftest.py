@@ -74,7 +74,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env.pop("EXPOHALL_DEV", None)
     bin_dir = Path(sys.executable).parent
     # Through the CLI, as an operator would (and outside Playwright's event loop).
-    for command in (["migrate"], ["demo"]):
+    for command in (["migrate"], ["demo", "--no-activity"]):
         subprocess.run(  # noqa: S603 - our own CLI
             [str(bin_dir / "expohall"), *command], env=env, check=True, capture_output=True
         )
