@@ -17,6 +17,7 @@ def include_routers(app: FastAPI) -> None:
     from app.leads import export_api, export_pages
     from app.leads import pages as leads_pages
     from app.realtime.setup import include_realtime
+    from app.sessions import manage_pages as sessions_manage
     from app.sessions import my_agenda_pages, qa_pages, session_pages
     from app.sessions import pages as sessions_pages
 
@@ -32,6 +33,7 @@ def include_routers(app: FastAPI) -> None:
         session_pages,
         qa_pages,
         my_agenda_pages,
+        sessions_manage,
         export_pages,
         leads_pages,
     ):

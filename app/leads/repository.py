@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -189,11 +190,22 @@ async def insert_lead(db: AsyncSession, values: dict[str, Any]) -> Lead | None:
     return lead
 
 
-async def update_lead(db: AsyncSession, lead: Lead, values: dict[str, Any]) -> None:
-    """One Core UPDATE; the loaded `lead` takes the values as committed state (no flush)."""
-    await db.execute(update(_LEADS).where(_LEADS.c.id == lead.id).values(values))
-    for key, value in values.items():
-        set_committed_value(lead, key, value)
+async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str, Any]]]) -> None:
+    """One executemany (state and contributions encoded by orjson) for loaded leads, which
+    take the values as committed state (nothing left for the unit of work to flush)."""
+    if not pairs:
+        return
+    params = []
+    for lead, values in pairs:
+        row = {f"b_{k}": v for k, v in values.items()}
+        row["b_id"] = lead.id
+        row["b_state"] = orjson.dumps(values["state"]).decode()
+        row["b_contributions"] = orjson.dumps(values["contributions"]).decode()
+        params.append(row)
+    await db.execute(_LEAD_SET, params)
+    for lead, values in pairs:
+        for key, value in values.items():
+            set_committed_value(lead, key, value)
 
 
 async def activity_facts(

@@ -289,9 +289,13 @@ async def record(
     if ctx.exhibitor_id is not None and _shares(registration, found.booth_shared):
         own = known.override(rules, ctx.exhibitor_id, ctx.booth)
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
+    pending: list[tuple[Lead, dict[str, Any]]] = []
+    transitions: list[dict[str, Any]] = []
     for scope, lead_exhibitor, override in targets:
         lead, became_mql = await _fold(
             db,
+            pending,
+            transitions,
             event,
             registration,
             profile,
@@ -306,7 +310,11 @@ async def record(
         leads.append(lead)
         if became_mql:
             mqls.append(lead)
-            log.info("lead.mql_reached", lead_id=lead.id, cell=lead.cell)
+    # Both leads in one executemany; the loaded Lead objects take the values as committed.
+    await repository.update_loaded_leads(db, pending)
+    await repository.insert_transitions(db, transitions)
+    for lead in mqls:
+        log.info("lead.mql_reached", lead_id=lead.id, cell=lead.cell)
     return RecordResult(row, created=True, leads=tuple(leads), mql_reached=tuple(mqls))
 
 
@@ -367,6 +375,8 @@ def _score_values(
 
 async def _fold(
     db: AsyncSession,
+    pending: list[tuple[Lead, dict[str, Any]]],
+    transitions: list[dict[str, Any]],
     event: Event,
     registration: Registration,
     profile: Profile,
@@ -378,7 +388,8 @@ async def _fold(
     now: dt.datetime,
     lead: Lead | None,
 ) -> tuple[Lead, bool]:
-    """Fold one activity into a lead (created on first interaction) without rescanning."""
+    """Fold one activity into a lead (created on first interaction) without rescanning; an
+    existing lead's new values and any MQL transition are appended for the caller to write."""
     if lead is None:
         # New (an exhibitor lead may follow earlier interactions made before consent):
         # build once from the log; afterwards only fold.
@@ -401,9 +412,7 @@ async def _fold(
         created = await repository.insert_lead(db, values)
         if created is not None:
             if promoted is not None:
-                await repository.insert_transitions(
-                    db, [_mql_transition(created.id, promoted, now)]
-                )
+                transitions.append(_mql_transition(created.id, promoted, now))
             return created, promoted is not None
         # Another transaction created it first: fold into theirs.
         lead = await repository.lead_for_update(db, event.id, registration.id, scope)
@@ -426,9 +435,9 @@ async def _fold(
     score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
     values, promoted = _score_values(lead.stage, lead.mql_at, score, version=rules.version, at=now)
     values["state"] = state.to_json()
-    await repository.update_lead(db, lead, values)
+    pending.append((lead, values))
     if promoted is not None:
-        await repository.insert_transitions(db, [_mql_transition(lead.id, promoted, now)])
+        transitions.append(_mql_transition(lead.id, promoted, now))
     return lead, promoted is not None
 
 

@@ -169,3 +169,17 @@ async def feed_by_token(db: AsyncSession, token: str) -> AgendaFeed | None:
     return (
         await db.execute(select(AgendaFeed).where(AgendaFeed.token == token))
     ).scalar_one_or_none()
+
+
+async def speakers_of_event(db: AsyncSession, event_id: int) -> Sequence[Speaker]:
+    return (
+        (
+            await db.execute(
+                select(Speaker)
+                .where(Speaker.event_id == event_id)
+                .order_by(Speaker.name, Speaker.id)
+            )
+        )
+        .scalars()
+        .all()
+    )

@@ -82,7 +82,9 @@ async def _summary(db: AsyncSession, event_id: int, reg_ids: list[int]) -> list[
     index = {r: n for n, r in enumerate(reg_ids)}
     leads = (await db.execute(select(Lead).where(Lead.event_id == event_id))).scalars().all()
     moved = {
-        t.lead_id for t in (await db.execute(select(LeadTransition))).scalars() if t.to_stage == "mql"
+        t.lead_id
+        for t in (await db.execute(select(LeadTransition))).scalars()
+        if t.to_stage == "mql"
     }
     return sorted(
         (
