@@ -302,6 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--attendees", type=int, default=50_000)
     parser.add_argument("--name", default="leads_export")
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -314,24 +315,28 @@ def main() -> None:
             "fill_seconds": round(time.perf_counter() - start, 1),
         }
         figures["reference"] = reference(db, folder / "reference.csv")
-        for fmt in FORMATS:
+        formats = tuple(args.formats)
+        for fmt in formats:
             figures[f"http_{fmt}"] = http_export(db, fmt, folder / f"http.{fmt}")
-        for fmt in FORMATS:
+        for fmt in formats:
             figures[f"cli_{fmt}"] = cli_export(db, fmt, folder / f"cli.{fmt}")
-        for fmt in FORMATS:
+        for fmt in formats:
             for way in ("http", "cli"):
                 if figures[f"{way}_{fmt}"]["rows"] != leads:
                     raise SystemExit(f"{way} {fmt}: {figures[f'{way}_{fmt}']['rows']} rows")
-        peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in FORMATS]
-        peaks += [figures[f"cli_{f}"]["peak_mib"] for f in FORMATS]
+        peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in formats]
+        peaks += [figures[f"cli_{f}"]["peak_mib"] for f in formats]
         figures["targets"] = TARGETS
-        figures["met"] = {
-            "csv_seconds": figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"],
-            "csv_first_byte_ms": figures["http_csv"]["first_byte_ms"]
-            <= TARGETS["csv_first_byte_ms"],
-            "xlsx_seconds": figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"],
-            "peak_mib": max(peaks) <= TARGETS["peak_mib"],
-        }
+        met = {"peak_mib": max(peaks) <= TARGETS["peak_mib"]}
+        if "csv" in formats:
+            met["csv_seconds"] = figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"]
+            met["csv_first_byte_ms"] = (
+                figures["http_csv"]["first_byte_ms"] <= TARGETS["csv_first_byte_ms"]
+            )
+        if "xlsx" in formats:
+            met["xlsx_seconds"] = figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"]
+        figures["met"] = met
+        figures["load_average_1m_at_end"] = os.getloadavg()[0]
         figures["http_client"] = "httpx over TCP against a uvicorn subprocess (1 worker)"
     save(args.name, figures)
     print(json.dumps(figures["met"]))
