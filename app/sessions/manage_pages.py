@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.csrf import verify_csrf
 from app.auth.deps import Organizer
+from app.auth.models import Account
+from app.auth.schemas import lookup_email
 from app.db import DbSession
 from app.sessions import repository, schedule_import, session_forms
 from app.sessions.errors import SessionNotFound
@@ -153,6 +156,29 @@ async def save_session(
 
 
 SPEAKER_FIELDS = {"name": 200, "title": 200, "company": 200, "bio": 4000}
+ACCOUNT_EMAIL = "account_email"
+
+
+async def _account_by_email(db: AsyncSession, email: str) -> Account | None:
+    return (
+        await db.execute(
+            select(Account).where(Account.email == lookup_email(email), Account.erased_at.is_(None))
+        )
+    ).scalar_one_or_none()
+
+
+async def _linked_emails(db: AsyncSession, speakers: list[Speaker]) -> dict[int, str]:
+    """Speaker id -> the email of the account linked to it (linked speakers only)."""
+    ids = {s.account_id for s in speakers if s.account_id is not None}
+    if not ids:
+        return {}
+    rows = await db.execute(select(Account.id, Account.email).where(Account.id.in_(ids)))
+    emails = {account_id: email or "" for account_id, email in rows.all()}
+    return {
+        s.id: emails[s.account_id]
+        for s in speakers
+        if s.account_id is not None and s.account_id in emails
+    }
 
 
 async def _speakers_page(
@@ -164,7 +190,7 @@ async def _speakers_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    speakers = await repository.speakers_of_event(db, membership.event.id)
+    speakers = list(await repository.speakers_of_event(db, membership.event.id))
     return templates.TemplateResponse(
         request,
         "sessions/speakers.html",
@@ -174,6 +200,7 @@ async def _speakers_page(
             "membership": membership,
             "nav": "agenda",
             "speakers": speakers,
+            "linked": await _linked_emails(db, speakers),
             "editing": editing,
             "values": values or {},
             "errors": errors or {},
@@ -194,7 +221,10 @@ async def speakers(
     request: Request, membership: Organizer, db: DbSession, edit: int | None = None
 ) -> HTMLResponse:
     editing = await _speaker(db, membership.event.id, edit) if edit is not None else None
-    values = {k: getattr(editing, k) for k in SPEAKER_FIELDS} if editing else None
+    values = None
+    if editing is not None:
+        values = {k: getattr(editing, k) for k in SPEAKER_FIELDS}
+        values[ACCOUNT_EMAIL] = (await _linked_emails(db, [editing])).get(editing.id, "")
     return await _speakers_page(request, membership, db, editing=editing, values=values)
 
 
@@ -202,7 +232,8 @@ async def speakers(
 async def save_speaker(
     request: Request, membership: Organizer, db: DbSession, edit: int | None = None
 ) -> HTMLResponse | RedirectResponse:
-    """Create a speaker, or (with ?edit=id) update one: name, title, company, bio."""
+    """Create a speaker, or (with ?edit=id) update one: name, title, company, bio, and the
+    account (by email) that may run the speaker's polls and Q&A; an empty email unlinks."""
     editing = await _speaker(db, membership.event.id, edit) if edit is not None else None
     form = await request.form()
     values = {k: str(form.get(k) or "").strip() for k in SPEAKER_FIELDS}
@@ -213,13 +244,23 @@ async def save_speaker(
     }
     if not values["name"]:
         errors["name"] = "Enter the speaker's name."
+    email = str(form.get(ACCOUNT_EMAIL) or "").strip()
+    account = None
+    if len(email) > 320:
+        errors[ACCOUNT_EMAIL] = "At most 320 characters."
+    elif email:
+        account = await _account_by_email(db, email)
+        if account is None:
+            errors[ACCOUNT_EMAIL] = "There is no account with this email address."
     if errors:
+        values[ACCOUNT_EMAIL] = email
         return await _speakers_page(
             request, membership, db, editing=editing, values=values, errors=errors
         )
     speaker = editing or Speaker(event_id=membership.event.id)
     for key, value in values.items():
         setattr(speaker, key, value)
+    speaker.account_id = account.id if account is not None else None
     db.add(speaker)
     await db.flush()
     return RedirectResponse(f"/e/{membership.event.slug}/manage/speakers", status_code=303)

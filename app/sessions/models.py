@@ -39,6 +39,11 @@ class Speaker(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
+    # The speaker's own account, if linked: it may then run polls and moderate Q&A in the
+    # speaker's sessions.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True, default=None
+    )
 
 
 class ProgramSession(Base):

@@ -42,7 +42,7 @@ if "body" not in privacy.PERSONAL_COLUMNS.setdefault(Question.__tablename__, [])
 Moderation = Literal["approve", "hide", "answered"]
 
 
-def can_moderate(membership: Membership | None, session: ProgramSession) -> bool:
+def sees_analytics(membership: Membership | None, session: ProgramSession) -> bool:
     """Organizers, and staff of the sponsoring exhibitor."""
     if membership is None:
         return False
@@ -52,8 +52,14 @@ def can_moderate(membership: Membership | None, session: ProgramSession) -> bool
     return sponsor is not None and membership.staffs(sponsor)
 
 
-def can_run_polls(membership: Membership | None) -> bool:
-    return membership is not None and membership.is_organizer
+async def can_run(db: AsyncSession, membership: Membership | None, session: ProgramSession) -> bool:
+    """Who runs the session's polls and moderates its Q&A: organizers, the sponsor's staff,
+    and the accounts linked to the session's speakers."""
+    if membership is None:
+        return False
+    if sees_analytics(membership, session):
+        return True
+    return await repo.is_speaker_of(db, session.id, membership.account.id)
 
 
 def _writable(event: Event) -> None:
@@ -145,7 +151,7 @@ async def moderate(
     answer: str = "",
     now: dt.datetime | None = None,
 ) -> Question:
-    if not can_moderate(membership, session):
+    if not await can_run(db, membership, session):
         raise NotModerator()
     _writable(event)
     question = await _question(db, session, question_id)
@@ -170,8 +176,8 @@ async def create_poll(
     question: str,
     options: list[str],
 ) -> Poll:
-    if not can_run_polls(membership):
-        raise NotModerator("Only the organizers run polls.")
+    if not await can_run(db, membership, session):
+        raise NotModerator("Only the organizers, the sponsor's staff and the speakers run polls.")
     poll = Poll(session_id=session.id, question=question.strip(), status=PollStatus.draft)
     db.add(poll)
     await db.flush()
@@ -191,8 +197,8 @@ async def set_poll_status(
     status: Literal["open", "closed"],
     now: dt.datetime | None = None,
 ) -> Poll:
-    if not can_run_polls(membership):
-        raise NotModerator("Only the organizers run polls.")
+    if not await can_run(db, membership, session):
+        raise NotModerator("Only the organizers, the sponsor's staff and the speakers run polls.")
     poll = await repo.get_poll(db, session.id, poll_id)
     if poll is None:
         raise PollNotFound()
@@ -306,18 +312,15 @@ async def view(
     event: Event,
     session: ProgramSession,
     registration: Registration | None,
-    moderator: bool,
-    poll_runner: bool,
+    runner: bool,
 ) -> QaView:
     """What the session page shows of Q&A and polls to this viewer (drafts: runners only)."""
     reg_id = registration.id if registration else None
     questions = list(
-        await repo.questions_of(db, session.id, all_statuses=moderator, registration_id=reg_id)
+        await repo.questions_of(db, session.id, all_statuses=runner, registration_id=reg_id)
     )
     voted = await repo.voted_questions(db, session.id, reg_id) if reg_id else frozenset()
     polls = [
-        p
-        for p in await repo.polls_of(db, session.id)
-        if poll_runner or p.status != PollStatus.draft
+        p for p in await repo.polls_of(db, session.id) if runner or p.status != PollStatus.draft
     ]
     return QaView(questions, voted, await results(db, event, polls, registration))

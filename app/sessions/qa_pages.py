@@ -172,7 +172,9 @@ async def poll_results(
     """Live results: votes per option (drafts are visible to the organizers only)."""
     session = await load_session(db, visit, session_id)
     poll = await repo.get_poll(db, session.id, poll_id)
-    if poll is None or (poll.status == "draft" and not qa.can_run_polls(visit.membership)):
+    if poll is None or (
+        poll.status == "draft" and not await qa.can_run(db, visit.membership, session)
+    ):
         raise PollNotFound()
     (result,) = await qa.results(db, visit.event, [poll], None)
     return JSONResponse(result.to_json())
@@ -186,7 +188,7 @@ async def analytics_page(
     session = await load_session(db, visit, session_id)
     if visit.account is None:
         raise Unauthenticated()
-    if not qa.can_moderate(visit.membership, session):
+    if not qa.sees_analytics(visit.membership, session):
         raise NotModerator("Only the organizers and the sponsor's staff see these numbers.")
     stats = await analytics.session_stats(db, session.id, attendance.length_of(session))
     polls = await qa.results(db, visit.event, list(await repo.polls_of(db, session.id)), None)

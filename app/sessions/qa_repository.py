@@ -17,6 +17,8 @@ from app.sessions.models import (
     Question,
     QuestionStatus,
     QuestionVote,
+    Speaker,
+    session_speakers,
 )
 
 
@@ -28,6 +30,17 @@ async def _insert_once(db: AsyncSession, model: Any, unique: list[str], **values
         insert_(model).values(**values).on_conflict_do_nothing(index_elements=unique)
     ).returning(model.id)
     return (await db.execute(statement)).scalar_one_or_none() is not None
+
+
+async def is_speaker_of(db: AsyncSession, session_id: int, account_id: int) -> bool:
+    """Whether the account is linked to one of the session's speakers."""
+    row = await db.execute(
+        select(Speaker.id)
+        .join(session_speakers, session_speakers.c.speaker_id == Speaker.id)
+        .where(session_speakers.c.session_id == session_id, Speaker.account_id == account_id)
+        .limit(1)
+    )
+    return row.scalar_one_or_none() is not None
 
 
 async def get_question(db: AsyncSession, session_id: int, question_id: int) -> Question | None:

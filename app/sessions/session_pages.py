@@ -82,15 +82,9 @@ async def session_page(
     source = session.stream_url if mode is True else session.recording_url if mode is False else ""
     player = player_url(source) if source else None
     registration = await load_registration(db, visit)
-    moderator = qa.can_moderate(visit.membership, session)
-    poll_runner = qa.can_run_polls(visit.membership)
+    runner = await qa.can_run(db, visit.membership, session)
     qa_view = await qa.view(
-        db,
-        event=visit.event,
-        session=session,
-        registration=registration,
-        moderator=moderator,
-        poll_runner=poll_runner,
+        db, event=visit.event, session=session, registration=registration, runner=runner
     )
     return templates.TemplateResponse(
         request,
@@ -107,8 +101,8 @@ async def session_page(
             "registration": registration,
             "now": now,
             "qa": qa_view,
-            "moderator": moderator,
-            "poll_runner": poll_runner,
+            "runner": runner,
+            "analytics": qa.sees_analytics(visit.membership, session),
             "read_only": visit.event.status == EventStatus.ended,
             "in_agenda": registration is not None
             and session.id in await repository.agenda_ids(db, registration.id),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 14:43:45.141934
+Create Date: 2026-11-23 15:28:37.939727
 """
 
 from collections.abc import Sequence
@@ -231,6 +231,13 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("company", sa.String(length=200), nullable=False),
         sa.Column("bio", sa.Text(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_speakers_account_id_accounts"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["events.id"],
@@ -240,6 +247,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_speakers")),
     )
     with op.batch_alter_table("speakers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_speakers_account_id"), ["account_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_speakers_event_id"), ["event_id"], unique=False)
 
     op.create_table(
@@ -1242,6 +1250,7 @@ def downgrade() -> None:
     op.drop_table("agenda_feeds")
     with op.batch_alter_table("speakers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_speakers_event_id"))
+        batch_op.drop_index(batch_op.f("ix_speakers_account_id"))
 
     op.drop_table("speakers")
     op.drop_table("rules_versions")
