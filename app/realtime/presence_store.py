@@ -6,6 +6,7 @@ timing out, so a visit is the union of their tabs' intervals and is counted once
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -34,23 +35,28 @@ class Change:
     visit: Visit | None = None  # the visitor's last tab left: their visit ended
 
 
-class PresenceStore:
+class PresenceStore(ABC):
+    """Where presence lives: in this process (MemoryPresence) or in Redis (RedisPresence)."""
+
+    @abstractmethod
     async def enter(self, place: str, conn: str, visitor: int, now: float) -> Change:
         """Enter or refresh (heartbeat) one tab's presence."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def leave(self, place: str, conn: str, now: float) -> Change | None:
-        raise NotImplementedError
+        """One tab left; the visitor's visit ends with their last tab."""
 
+    @abstractmethod
     async def expire(self, cutoff: float) -> list[Change]:
         """Drop tabs not seen since `cutoff`; visits they close end when they were last seen."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def count(self, place: str) -> int:
-        raise NotImplementedError
+        """Distinct visitors in `place` now."""
 
+    @abstractmethod
     async def visitors(self, place: str) -> list[int]:
-        raise NotImplementedError
+        """Who is in `place` now."""
 
 
 @dataclass
