@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -40,7 +41,7 @@ def iso(value: dt.datetime) -> str:
     return value.isoformat(timespec="seconds")[:-6] + "Z"
 
 
-class Exporter:
+class Exporter(ABC):
     """A file format; `stream` turns a header and rows into the file's bytes, chunk by chunk."""
 
     identifier: ClassVar[str]
@@ -51,10 +52,11 @@ class Exporter:
     def __init__(self, *, bom: bool = False) -> None:
         self.bom = bom  # CSV: Excel on Windows reads UTF-8 only after a byte order mark
 
+    @abstractmethod
     def stream(
         self, header: Sequence[str], rows: AsyncIterable[Sequence[Cell]]
     ) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        """The file's bytes, chunk by chunk."""
 
 
 EXPORTERS: dict[str, type[Exporter]] = {}
