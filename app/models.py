@@ -13,8 +13,24 @@ from app.booths.models import (
 from app.chat.models import ChatMessage, ChatRoom, RoomMute
 from app.db import Base
 from app.events.models import Event, Invitation, Registration, Role
+from app.integrations.models import (
+    EmailCampaign,
+    EmailMessage,
+    EmailSuppression,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.leads.export_models import ExportMapping
-from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
+from app.leads.models import (
+    Activity,
+    Call,
+    Lead,
+    LeadEvent,
+    LeadNote,
+    LeadTransition,
+    RulesVersion,
+)
 from app.sessions.models import (
     AgendaEntry,
     AgendaFeed,
@@ -41,12 +57,16 @@ __all__ = [
     "Call",
     "ChatMessage",
     "ChatRoom",
+    "EmailCampaign",
+    "EmailMessage",
+    "EmailSuppression",
     "Event",
     "Exhibitor",
     "ExportMapping",
     "InfoRequest",
     "Invitation",
     "Lead",
+    "LeadEvent",
     "LeadNote",
     "LeadTransition",
     "LoginFailure",
@@ -65,4 +85,7 @@ __all__ = [
     "RulesVersion",
     "SessionAttendance",
     "Speaker",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.errors import AppError
 from app.events.models import Event
-from app.leads import repository
+from app.leads import outbox, repository
 from app.leads.cache import event_context
 from app.leads.errors import InvalidActivity, UnknownAttendee
 from app.leads.facts import ActivityFact, Profile
@@ -274,6 +274,7 @@ async def _fold_leads(
             )
             inserts.append(values)
     await repository.set_leads(db, updates)
+    before = {lead.id: {k: getattr(lead, k) for k in outbox.WATCHED} for lead in leads.values()}
     ids = {key: lead.id for key, lead in leads.items()}
     ids.update(await repository.insert_leads(db, inserts))
     lost = [row for row in inserts if (row["registration_id"], row["scope"]) not in ids]
@@ -286,6 +287,18 @@ async def _fold_leads(
             rows.append(_mql_transition(ids[key], reason, now))
             log.info("lead.mql_reached", lead_id=ids[key])
     await repository.insert_transitions(db, rows)
+    events = [
+        outbox.for_update(
+            row["b_id"], before[row["b_id"]], {k: row[f"b_{k}"] for k in outbox.WATCHED}, now
+        )
+        for row in updates
+    ]
+    events += [
+        outbox.for_update(ids[key], None, row, now)
+        for row in inserts
+        if (key := (row["registration_id"], row["scope"])) in ids
+    ]
+    await outbox.emit(db, events)
 
 
 def _apply(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Membership
 from app.db import utcnow
+from app.leads import outbox
 from app.leads.errors import IllegalTransition, LeadForbidden, ReasonRequired
 from app.leads.facts import Score, to_us
 from app.leads.models import Lead, LeadTransition
@@ -96,6 +97,7 @@ async def transition(
         at=now,
     )
     db.add(row)
+    before = {k: getattr(lead, k) for k in outbox.WATCHED}
     lead.stage = target
     if to == RECYCLED:
         # Back to nurture: engagement starts again from now; the activities stay in the log.
@@ -106,6 +108,18 @@ async def transition(
         lead.contributions = [c for c in lead.contributions if c.get("dimension") == "fit"]
     lead.updated_at = now
     await db.flush()
+    events = outbox.for_transition(
+        {
+            "lead_id": lead.id,
+            "from_stage": row.from_stage,
+            "to_stage": row.to_stage,
+            "reason": row.reason,
+            "actor_id": row.actor_id,
+            "at": now,
+        }
+    )
+    after = {k: getattr(lead, k) for k in outbox.WATCHED}
+    await outbox.emit(db, [*events, outbox.for_update(lead.id, before, after, now)])
     return row
 
 

@@ -153,3 +153,18 @@ class Call(Base):
         ForeignKey("activities.id", ondelete="SET NULL")
     )
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LeadEvent(Base):
+    """The transactional outbox of lead changes (`lead.mql_reached`, `lead.stage_changed`,
+    `lead.updated`): written with the change, turned into webhook deliveries by the worker."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (Index("ix_lead_events_pending", "dispatched_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    change: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(default=None)

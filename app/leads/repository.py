@@ -32,6 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.booths.booth_repository import shares_clause
 from app.booths.models import Booth, BoothConsent, Exhibitor
 from app.events.models import Registration
+from app.leads import outbox
 from app.leads.facts import ActivityFact
 from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
 
@@ -312,7 +313,19 @@ async def leads_for_batch(
     """The leads of those attendees in those scopes, locked, by (registration, scope)."""
     c = _LEADS.c
     rows = await db.execute(
-        select(c.id, c.registration_id, c.scope, c.stage, c.mql_at, c.rules_version, c.state)
+        select(
+            c.id,
+            c.registration_id,
+            c.scope,
+            c.stage,
+            c.mql_at,
+            c.rules_version,
+            c.state,
+            c.grade,
+            c.tier,
+            c.cell,
+            c.buying_stage,
+        )
         .where(
             c.event_id == event_id,
             c.registration_id.in_(registration_ids),
@@ -733,8 +746,10 @@ async def count_leads(db: AsyncSession, event_id: int) -> int:
 
 
 async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store lifecycle transitions and their outbox events (`lead.stage_changed`, …)."""
     if rows:
         await db.execute(insert(cast(Table, LeadTransition.__table__)), rows)
+        await outbox.emit(db, (e for row in rows for e in outbox.for_transition(row)))
 
 
 async def set_rescore_progress(db: AsyncSession, version_id: int, **values: Any) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.events.models import Event, Registration
-from app.leads import repository
+from app.leads import outbox, repository
 from app.leads.cache import BoothInfo, EventContext, event_context
 from app.leads.errors import InvalidActivity
 from app.leads.facts import ActivityFact, Profile, Score
@@ -310,9 +310,21 @@ async def record(
         leads.append(lead)
         if became_mql:
             mqls.append(lead)
+    before = {
+        scope: {k: getattr(lead, k) for k in outbox.WATCHED} for scope, lead in found.leads.items()
+    }
     # Both leads in one executemany; the loaded Lead objects take the values as committed.
     await repository.update_loaded_leads(db, pending)
     await repository.insert_transitions(db, transitions)
+    await outbox.emit(
+        db,
+        (
+            outbox.for_update(
+                lead.id, before.get(lead.scope), {k: getattr(lead, k) for k in outbox.WATCHED}, now
+            )
+            for lead in leads
+        ),
+    )
     for lead in mqls:
         log.info("lead.mql_reached", lead_id=lead.id, cell=lead.cell)
     return RecordResult(row, created=True, leads=tuple(leads), mql_reached=tuple(mqls))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 15:28:37.939727
+Create Date: 2026-11-27 22:13:52.486424
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,15 @@ def upgrade() -> None:
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
         sa.UniqueConstraint("email", name=op.f("uq_accounts_email")),
+    )
+    op.create_table(
+        "email_suppressions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_suppressions")),
+        sa.UniqueConstraint("address", name=op.f("uq_email_suppressions_address")),
     )
     op.create_table(
         "events",
@@ -329,6 +338,41 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_booths_event_id"), ["event_id"], unique=False)
 
     op.create_table(
+        "email_campaigns",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=True),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("suppressed", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_email_campaigns_created_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_email_campaigns_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_email_campaigns_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_campaigns")),
+    )
+    with op.batch_alter_table("email_campaigns", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_email_campaigns_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
         "info_requests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("exhibitor_id", sa.Integer(), nullable=False),
@@ -569,6 +613,46 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_roles_exhibitor_id"), ["exhibitor_id"], unique=False)
 
     op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("exhibitor_id", sa.Integer(), nullable=True),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("secret", sa.String(length=100), nullable=False),
+        sa.Column("event_types", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_reason", sa.String(length=200), nullable=True),
+        sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["accounts.id"],
+            name=op.f("fk_webhook_endpoints_created_by_id_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.id"],
+            name=op.f("fk_webhook_endpoints_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["exhibitor_id"],
+            ["exhibitors.id"],
+            name=op.f("fk_webhook_endpoints_exhibitor_id_exhibitors"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+    )
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_endpoints_event_id"), ["event_id"], unique=False
+        )
+
+    op.create_table(
         "chat_rooms",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=120), nullable=False),
@@ -628,6 +712,71 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_chat_rooms_visitor_account_id"), ["visitor_account_id"], unique=False
         )
+
+    op.create_table(
+        "email_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=True),
+        sa.Column("registration_id", sa.Integer(), nullable=False),
+        sa.Column("to_address", sa.String(length=320), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lock_token", sa.String(length=36), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("clicked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["email_campaigns.id"],
+            name=op.f("fk_email_messages_campaign_id_email_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_id"],
+            ["leads.id"],
+            name=op.f("fk_email_messages_lead_id_leads"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_email_messages_registration_id_registrations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_messages")),
+        sa.UniqueConstraint(
+            "campaign_id",
+            "registration_id",
+            name=op.f("uq_email_messages_campaign_id_registration_id"),
+        ),
+        sa.UniqueConstraint("token", name=op.f("uq_email_messages_token")),
+    )
+    with op.batch_alter_table("email_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_email_messages_campaign_id"), ["campaign_id"], unique=False
+        )
+        batch_op.create_index("ix_email_messages_due", ["status", "next_attempt_at"], unique=False)
+
+    op.create_table(
+        "lead_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("change", sa.JSON(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dispatched_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_lead_events_lead_id_leads"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_events")),
+    )
+    with op.batch_alter_table("lead_events", schema=None) as batch_op:
+        batch_op.create_index("ix_lead_events_pending", ["dispatched_at", "id"], unique=False)
 
     op.create_table(
         "lead_notes",
@@ -1067,6 +1216,51 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uuid", sa.String(length=36), nullable=False),
+        sa.Column("endpoint_id", sa.Integer(), nullable=False),
+        sa.Column("lead_event_id", sa.Integer(), nullable=True),
+        sa.Column("event_type", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lock_token", sa.String(length=36), nullable=True),
+        sa.Column("last_status_code", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoints.id"],
+            name=op.f("fk_webhook_deliveries_endpoint_id_webhook_endpoints"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["lead_event_id"],
+            ["lead_events.id"],
+            name=op.f("fk_webhook_deliveries_lead_event_id_lead_events"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+        sa.UniqueConstraint(
+            "endpoint_id",
+            "lead_event_id",
+            name=op.f("uq_webhook_deliveries_endpoint_id_lead_event_id"),
+        ),
+        sa.UniqueConstraint("uuid", name=op.f("uq_webhook_deliveries_uuid")),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_webhook_deliveries_due", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_webhook_deliveries_endpoint_id"), ["endpoint_id"], unique=False
+        )
+
+    op.create_table(
         "lead_calls",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("lead_id", sa.Integer(), nullable=False),
@@ -1133,11 +1327,36 @@ def upgrade() -> None:
             batch_op.f("ix_session_poll_votes_registration_id"), ["registration_id"], unique=False
         )
 
+    op.create_table(
+        "webhook_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("delivery_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("error", sa.String(length=500), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["webhook_deliveries.id"],
+            name=op.f("fk_webhook_attempts_delivery_id_webhook_deliveries"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
+    )
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhook_attempts_delivery_id"), ["delivery_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_attempts_delivery_id"))
+
+    op.drop_table("webhook_attempts")
     with op.batch_alter_table("session_poll_votes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_session_poll_votes_registration_id"))
         batch_op.drop_index(batch_op.f("ix_session_poll_votes_option_id"))
@@ -1147,6 +1366,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_calls_lead_id"))
 
     op.drop_table("lead_calls")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id"))
+        batch_op.drop_index("ix_webhook_deliveries_due")
+
+    op.drop_table("webhook_deliveries")
     with op.batch_alter_table("session_question_votes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_session_question_votes_registration_id"))
 
@@ -1202,12 +1426,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_notes_lead_id"))
 
     op.drop_table("lead_notes")
+    with op.batch_alter_table("lead_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_lead_events_pending")
+
+    op.drop_table("lead_events")
+    with op.batch_alter_table("email_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_email_messages_due")
+        batch_op.drop_index(batch_op.f("ix_email_messages_campaign_id"))
+
+    op.drop_table("email_messages")
     with op.batch_alter_table("chat_rooms", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_chat_rooms_visitor_account_id"))
         batch_op.drop_index(batch_op.f("ix_chat_rooms_exhibitor_id"))
         batch_op.drop_index(batch_op.f("ix_chat_rooms_event_id"))
 
     op.drop_table("chat_rooms")
+    with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_endpoints_event_id"))
+
+    op.drop_table("webhook_endpoints")
     with op.batch_alter_table("roles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_roles_exhibitor_id"))
         batch_op.drop_index(batch_op.f("ix_roles_event_id"))
@@ -1239,6 +1476,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_info_requests_exhibitor_id"))
 
     op.drop_table("info_requests")
+    with op.batch_alter_table("email_campaigns", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_campaigns_event_id"))
+
+    op.drop_table("email_campaigns")
     with op.batch_alter_table("booths", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_booths_event_id"))
 
@@ -1280,5 +1521,6 @@ def downgrade() -> None:
 
     op.drop_table("login_failures")
     op.drop_table("events")
+    op.drop_table("email_suppressions")
     op.drop_table("accounts")
     # ### end Alembic commands ###

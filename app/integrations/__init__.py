@@ -1,0 +1,1 @@
+"""Work that leaves the process: signed webhooks and follow-up email, sent by the worker."""
