@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(default=10, ge=1, le=1000)
     check_migrations: bool = True
     allow_private_webhooks: bool = False
+    # The background worker (webhooks, follow-up email): in every app process unless disabled,
+    # and/or as `expohall worker`; rows are leased, so several processes never send one twice.
+    worker_in_app: bool = True
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Follow-up email goes out through this SMTP relay.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    mail_from: str = "Expohall <no-reply@expohall.invalid>"
     trusted_origins: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ from app.auth.csrf import CsrfCookieMiddleware
 from app.config import Settings, load_settings
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.integrations.worker import start_in_app as start_worker
+from app.integrations.worker import stop_in_app as stop_worker
 from app.logging import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.migrate import DatabaseBehind, ensure_at_head
@@ -43,8 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
             await start_realtime(app, settings)
+            await start_worker(app, settings)
             yield
         finally:
+            await stop_worker(app)
             await stop_realtime(app)
             await engine.dispose()
 

@@ -76,6 +76,7 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "redis_url": None,
         "log_level": "WARNING",
         "allow_private_webhooks": True,
+        "worker_in_app": False,
         "_env_file": None,
     }
     values.update(overrides)
