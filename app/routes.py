@@ -14,7 +14,7 @@ def include_routers(app: FastAPI) -> None:
     from app.events import lobby as events_lobby
     from app.events import pages as events_pages
     from app.leads import api as leads_api
-    from app.leads import export_api, export_pages
+    from app.leads import export_api, export_pages, rules_pages
     from app.leads import pages as leads_pages
     from app.realtime.setup import include_realtime
     from app.sessions import manage_pages as sessions_manage
@@ -36,6 +36,7 @@ def include_routers(app: FastAPI) -> None:
         sessions_manage,
         export_pages,
         leads_pages,
+        rules_pages,
     ):
         app.include_router(module.router)
     for module in (booth_pages, manage_pages, organizer_pages):

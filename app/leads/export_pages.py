@@ -18,7 +18,7 @@ from app.leads.export_models import ExportMapping
 from app.leads.export_presets import PRESETS
 from app.leads.export_rows import count_rows, scoped
 from app.leads.exporters import EXPORTERS
-from app.leads.pages import VOCAB
+from app.leads.labels import VOCAB
 from app.leads.vocab import BUYING_STAGES, CELLS, LIFECYCLE, TIERS
 from app.templating import templates
 

@@ -1,9 +1,8 @@
-"""HTML pages of leads: lead lists, the lead page and its forms, scoring rules, sales report."""
+"""HTML pages of leads: lead lists, the lead page and its forms (calls, notes, moves)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -11,26 +10,22 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from app.auth.csrf import FIELD as CSRF_FIELD
 from app.auth.csrf import verify_csrf
-from app.auth.deps import Member, Membership, Organizer
+from app.auth.deps import Member, Membership
 from app.booths.models import Exhibitor
 from app.db import DbSession
 from app.errors import Forbidden, NotFound
 from app.events import vocab as profile_vocab
 from app.leads import queries_pages, repository, sales
-from app.leads.errors import IllegalTransition, InvalidActivity, InvalidRules, ReasonRequired
+from app.leads.errors import IllegalTransition, InvalidActivity, ReasonRequired
+from app.leads.labels import SORT_LABELS, VOCAB
 from app.leads.lifecycle import allowed_moves, transition
-from app.leads.report import build_report, duration
 from app.leads.repository import SORTS, LeadFilter
-from app.leads.schemas import ScoringUpdate
 from app.leads.service import live_score
-from app.leads.tasks import start_rescore
-from app.leads.versions import current_rules, save_rules
+from app.leads.versions import current_rules
 from app.leads.vocab import (
-    ACTIVITY_TYPES,
     BUYING_STAGES,
     CALL_OUTCOMES,
     CELLS,
@@ -44,75 +39,25 @@ from app.templating import templates
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
 PAGE_SIZE = 50
-SORT_LABELS = {
-    "engagement": "Engagement score",
-    "fit": "Fit score",
-    "last_activity": "Last activity",
-    "cell": "Matrix cell",
-    "created": "Newest lead",
-}
-STAGE_LABELS = {
-    "inquiry": "Inquiry",
-    "mql": "MQL",
-    "sal": "SAL (accepted)",
-    "sql": "SQL",
-    "opportunity": "Opportunity",
-    "won": "Won",
-    "lost": "Lost",
-    "rejected": "Rejected",
-    "recycled": "Recycled (back to nurture)",
-}
-REASON_LABELS = {
-    "unreachable": "Unreachable",
-    "bad_data": "Bad data",
-    "no_need": "No need",
-    "no_budget": "No budget",
-    "no_fit": "No fit",
-    "duplicate": "Duplicate",
-    "existing_customer": "Existing customer",
-    "auto_cell": "Reached an MQL cell",
-    "auto_hand_raise": "Raised a hand (meeting or info request)",
-    "recycled": "Recycled",
-}
-OUTCOME_LABELS = {
-    "connected": "Connected",
-    "voicemail": "Left a voicemail",
-    "no_answer": "No answer",
-    "wrong_number": "Wrong number",
-}
-BUYING_LABELS = {"research": "Research", "evaluation": "Evaluation", "decision": "Decision"}
-VOCAB: dict[str, Mapping[str, str]] = {
-    "stages": STAGE_LABELS,
-    "reasons": REASON_LABELS,
-    "outcomes": OUTCOME_LABELS,
-    "buying": BUYING_LABELS,
-    "activities": ACTIVITY_TYPES,
-    "job_levels": profile_vocab.JOB_LEVELS,
-    "company_types": profile_vocab.COMPANY_TYPES,
-    "company_sizes": profile_vocab.COMPANY_SIZES,
-    "industries": profile_vocab.INDUSTRIES,
-    "budgets": profile_vocab.BUDGETS,
-    "timeframes": profile_vocab.TIMEFRAMES,
-}
 
 
-def _render(
+def render(
     request: Request, name: str, context: Mapping[str, Any], status: int = 200
 ) -> HTMLResponse:
     full = {"nav": "leads", "vocab": VOCAB, "countries": profile_vocab.countries(), **context}
     return templates.TemplateResponse(request, f"leads/{name}", full, status_code=status)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
 
 
-def _see_other(url: str) -> RedirectResponse:
+def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def _exhibitor_for(db: DbSession, member: Membership, exhibitor_slug: str) -> Exhibitor:
+async def exhibitor_for(db: DbSession, member: Membership, exhibitor_slug: str) -> Exhibitor:
     """The exhibitor named in the address, if the member is its staff or an organizer."""
     exhibitor = await queries_pages.exhibitor_by_slug(db, member.event.id, exhibitor_slug)
     if exhibitor is None:
@@ -223,7 +168,7 @@ async def _list_page(
         return f"{path}?{query}" if query else path
 
     filtered = any(values[k] for k in _FILTER_KEYS if k not in ("sort", "page"))
-    return _render(
+    return render(
         request,
         "list.html",
         {
@@ -256,7 +201,7 @@ async def event_leads(request: Request, member: Member, db: DbSession) -> Respon
     if not member.is_organizer:
         exhibitors = await queries_pages.exhibitors_by_id(db, member.exhibitor_ids)
         if exhibitors:
-            return _see_other(f"/e/{member.event.slug}/exhibitor/{exhibitors[0].slug}/leads")
+            return see_other(f"/e/{member.event.slug}/exhibitor/{exhibitors[0].slug}/leads")
         raise Forbidden("Only the event's organizers and exhibitor staff can see leads.")
     return await _list_page(
         request,
@@ -272,7 +217,7 @@ async def event_leads(request: Request, member: Member, db: DbSession) -> Respon
 async def exhibitor_leads(
     request: Request, exhibitor_slug: str, member: Member, db: DbSession
 ) -> HTMLResponse:
-    exhibitor = await _exhibitor_for(db, member, exhibitor_slug)
+    exhibitor = await exhibitor_for(db, member, exhibitor_slug)
     return await _list_page(
         request,
         db,
@@ -316,7 +261,7 @@ async def _lead_page(
     )
     exhibitor = await db.get(Exhibitor, lead.exhibitor_id) if lead.exhibitor_id else None
     reasons = list(lead.contributions)
-    return _render(
+    return render(
         request,
         "lead.html",
         {
@@ -365,7 +310,7 @@ def _lead_url(member: Membership, lead_id: int, done: str) -> str:
 
 @router.post("/e/{slug}/leads/{lead_id}/move", response_class=HTMLResponse)
 async def move_lead(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
-    values = await _form(request)
+    values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     to = values.get("to", "")
     if not to:
@@ -403,12 +348,12 @@ async def move_lead(request: Request, lead_id: int, member: Member, db: DbSessio
             values=values,
             form="move",
         )
-    return _see_other(_lead_url(member, lead_id, "moved"))
+    return see_other(_lead_url(member, lead_id, "moved"))
 
 
 @router.post("/e/{slug}/leads/{lead_id}/calls", response_class=HTMLResponse)
 async def log_call(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
-    values = await _form(request)
+    values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     try:
         await sales.log_call(
@@ -429,12 +374,12 @@ async def log_call(request: Request, lead_id: int, member: Member, db: DbSession
             values=values,
             form="call",
         )
-    return _see_other(_lead_url(member, lead_id, "call"))
+    return see_other(_lead_url(member, lead_id, "call"))
 
 
 @router.post("/e/{slug}/leads/{lead_id}/notes", response_class=HTMLResponse)
 async def add_note(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
-    values = await _form(request)
+    values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     body = values.get("body", "")
     if len(body) > 5000:
@@ -455,133 +400,4 @@ async def add_note(request: Request, lead_id: int, member: Member, db: DbSession
             values=values,
             form="note",
         )
-    return _see_other(_lead_url(member, lead_id, "note"))
-
-
-# Scoring rules ----------------------------------------------------------------------------
-
-
-async def _scoring_page(
-    request: Request,
-    db: DbSession,
-    member: Membership,
-    *,
-    text: str | None = None,
-    errors: list[tuple[str, str]] | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    event = member.event
-    rules = await current_rules(db, event)
-    document = {
-        "rules": rules.ruleset.model_dump(mode="json"),
-        "overrides": {
-            str(k): v.model_dump(mode="json", exclude_defaults=True)
-            for k, v in rules.overrides.items()
-        },
-    }
-    history = await queries_pages.rules_history(db, event.id)
-    names = await queries_pages.account_names(db, [v.created_by_id for v in history])
-    saved = request.query_params.get("saved")
-    return _render(
-        request,
-        "scoring.html",
-        {
-            "event": event,
-            "membership": member,
-            "nav": "manage",
-            "rules": rules,
-            "ruleset": rules.ruleset,
-            "text": text if text is not None else json.dumps(document, indent=2),
-            "errors": errors or [],
-            "history": history,
-            "latest": history[0] if history else None,
-            "names": names,
-            "flash": f"Saved as version {saved}; every lead is being rescored." if saved else None,
-        },
-        status=status,
-    )
-
-
-@router.get("/e/{slug}/manage/scoring", response_class=HTMLResponse)
-async def scoring_page(request: Request, member: Organizer, db: DbSession) -> HTMLResponse:
-    return await _scoring_page(request, db, member)
-
-
-@router.post("/e/{slug}/manage/scoring", response_class=HTMLResponse)
-async def save_scoring(request: Request, member: Organizer, db: DbSession) -> Response:
-    text = (await _form(request)).get("rules_json", "")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problem = f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        return await _scoring_page(
-            request, db, member, text=text, errors=[("rules_json", problem)], status=422
-        )
-    try:
-        body = ScoringUpdate.model_validate(data)
-        row = await save_rules(
-            db,
-            event=member.event,
-            ruleset=body.rules,
-            overrides=body.overrides,
-            actor=member.account,
-        )
-    except ValidationError as exc:
-        errors = [
-            (".".join(str(p) for p in e["loc"]) or "rules_json", e["msg"]) for e in exc.errors()
-        ]
-        return await _scoring_page(request, db, member, text=text, errors=errors, status=422)
-    except InvalidRules as exc:
-        field = str(exc.extra.get("field") or "rules_json")
-        return await _scoring_page(
-            request, db, member, text=text, errors=[(field, exc.message)], status=422
-        )
-    # The job waits until this request's transaction is visible before it reads.
-    start_rescore(request.app.state.sessionmaker, version_id=row.id)
-    return _see_other(f"/e/{member.event.slug}/manage/scoring?saved={row.version}")
-
-
-# Sales feedback report ---------------------------------------------------------------------
-
-
-async def _report_page(
-    request: Request,
-    db: DbSession,
-    member: Membership,
-    *,
-    exhibitor: Exhibitor | None,
-    event_level: bool,
-) -> HTMLResponse:
-    data = await queries_pages.report_data(
-        db,
-        member.event.id,
-        exhibitor_id=exhibitor.id if exhibitor else None,
-        event_level=event_level,
-    )
-    return _render(
-        request,
-        "report.html",
-        {
-            "event": member.event,
-            "membership": member,
-            "exhibitor": exhibitor,
-            "event_level": event_level,
-            "report": build_report(data),
-            "duration": duration,
-        },
-    )
-
-
-@router.get("/e/{slug}/report", response_class=HTMLResponse)
-async def event_report(request: Request, member: Organizer, db: DbSession) -> HTMLResponse:
-    """Every exhibitor's leads together, or (?leads=event) the organizers' event-level leads."""
-    event_level = request.query_params.get("leads") == "event"
-    return await _report_page(request, db, member, exhibitor=None, event_level=event_level)
-
-
-@router.get("/e/{slug}/exhibitor/{exhibitor_slug}/report", response_class=HTMLResponse)
-async def exhibitor_report(
-    request: Request, exhibitor_slug: str, member: Member, db: DbSession
-) -> HTMLResponse:
-    exhibitor = await _exhibitor_for(db, member, exhibitor_slug)
-    return await _report_page(request, db, member, exhibitor=exhibitor, event_level=False)
+    return see_other(_lead_url(member, lead_id, "note"))
