@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
 from app.booths import booth_repository as repo
+from app.booths import meeting_repository as meeting_repo
 from app.booths import service
 from app.booths import visits as visit_service
 from app.booths.errors import BoothNotFound, NotRegistered
@@ -99,7 +100,7 @@ async def booth_view(
     tz = visit.event.timezone
     open_slots = [
         (slot, name)
-        for slot, booking, name in await repo.slots_of(db, exhibitor.id, after=utcnow())
+        for slot, booking, name in await meeting_repo.slots_of(db, exhibitor.id, after=utcnow())
         if booking is None
     ]
     slot_days = [
@@ -127,7 +128,9 @@ async def booth_view(
     )
     if registration is not None:
         view.sharing = await visit_service.sharing(db, registration, exhibitor)
-        view.my_meetings = await repo.bookings_of_registration(db, registration.id, exhibitor.id)
+        view.my_meetings = await meeting_repo.bookings_of_registration(
+            db, registration.id, exhibitor.id
+        )
     return view
 
 

@@ -21,6 +21,7 @@ from app.auth.csrf import verify_csrf
 from app.auth.deps import Member, Membership
 from app.booths import analytics, service, uploads
 from app.booths import booth_repository as repo
+from app.booths import meeting_repository as meeting_repo
 from app.booths import meetings as meeting_service
 from app.booths import resources as resource_service
 from app.booths.errors import BoothFieldsInvalid, BoothNotFound
@@ -338,8 +339,8 @@ async def _meetings_page(
         m,
         "manage_meetings.html",
         {
-            "slots": await repo.slots_of(db, m.exhibitor.id),
-            "bookings": await repo.bookings_for_staff(db, m.exhibitor.id),
+            "slots": await meeting_repo.slots_of(db, m.exhibitor.id),
+            "bookings": await meeting_repo.bookings_for_staff(db, m.exhibitor.id),
             "info_requests": await repo.info_requests_for_staff(db, m.exhibitor.id),
             "staff_options": {str(a.id): a.display_name or a.email or "Staff" for a in staff},
             "minutes": {str(n): f"{n} minutes" for n in meeting_service.SLOT_MINUTES},

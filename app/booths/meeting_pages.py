@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.csrf import verify_csrf
 from app.auth.models import Account
 from app.booths import alerts, service
-from app.booths import booth_repository as repo
+from app.booths import meeting_repository as meeting_repo
 from app.booths import meetings as meeting_service
 from app.booths import visits as visit_service
 from app.booths.booth_view import (
@@ -105,7 +105,7 @@ async def _meeting(
     """A booking its attendee, the exhibitor's staff or an organizer may see; else 404."""
     if visit.account is None:
         raise Unauthenticated()
-    found = await repo.booking_with_slot(db, visit.event.id, booking_id)
+    found = await meeting_repo.booking_with_slot(db, visit.event.id, booking_id)
     if found is None:
         raise MeetingNotFound()
     booking, slot, exhibitor = found

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
 from app.booths import booth_repository as repo
+from app.booths import meeting_repository as meeting_repo
 from app.booths.errors import BoothFieldsInvalid, SlotTaken
 from app.booths.models import Exhibitor, MeetingRequest, MeetingSlot, MeetingStatus
 from app.booths.service import MAX_MESSAGE
@@ -37,7 +38,7 @@ async def book(
     message = message.strip()
     if len(message) > MAX_MESSAGE:
         raise BoothFieldsInvalid({"message": f"Keep the message under {MAX_MESSAGE} characters."})
-    slot = await repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
+    slot = await meeting_repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
     if slot is None or slot.starts_at <= utcnow():
         raise BoothFieldsInvalid({"slot_id": "Choose one of the times offered."})
     booking = MeetingRequest(
@@ -48,7 +49,7 @@ async def book(
         message=message,
     )
     if not await repo.insert_once(db, booking):
-        holder = await repo.active_booking(db, slot.id)
+        holder = await meeting_repo.active_booking(db, slot.id)
         if holder is not None and holder.registration_id == registration.id:
             return holder, None  # a double click: the first booking stands
         raise SlotTaken()
@@ -87,9 +88,9 @@ async def publish_slot(
     if starts_at <= utcnow():
         raise BoothFieldsInvalid({"starts_at": "Choose a time in the future."})
     ends_at = starts_at + dt.timedelta(minutes=minutes)
-    if await repo.overlapping_slot(db, staff.id, starts_at, ends_at) is not None:
+    if await meeting_repo.overlapping_slot(db, staff.id, starts_at, ends_at) is not None:
         raise BoothFieldsInvalid({"starts_at": "You already offer a slot at that time."})
-    return await repo.add_slot(
+    return await meeting_repo.add_slot(
         db,
         MeetingSlot(
             exhibitor_id=exhibitor.id,
@@ -101,9 +102,9 @@ async def publish_slot(
 
 
 async def remove_slot(db: AsyncSession, *, exhibitor: Exhibitor, slot_id: int) -> None:
-    slot = await repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
+    slot = await meeting_repo.slot_of_exhibitor(db, exhibitor.id, slot_id)
     if slot is None:
         raise NotFound("That slot does not exist.")
-    if await repo.active_booking(db, slot.id) is not None:
+    if await meeting_repo.active_booking(db, slot.id) is not None:
         raise BoothFieldsInvalid({"slot": "Someone booked this slot; it cannot be removed."})
-    await repo.delete_slot(db, slot)
+    await meeting_repo.delete_slot(db, slot)
