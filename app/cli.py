@@ -1,4 +1,4 @@
-"""The `expohall` command line: serve, migrate, demo, create-organizer, export."""
+"""The `expohall` command line: serve, migrate, demo, create-organizer, export, worker."""
 
 from __future__ import annotations
 
@@ -171,6 +171,18 @@ async def _export(
         return await write_atomically(output, export_stream(engine, f, chosen, exporter))
     finally:
         await engine.dispose()
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background worker (webhooks, follow-up email) until Ctrl-C; for deployments
+    that set EXPOHALL_WORKER_IN_APP=0. Any number may run: they never send a row twice."""
+    from app.integrations.worker import run_standalone
+    from app.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    asyncio.run(run_standalone(settings))
 
 
 def _ensure_sqlite_dir(settings: Settings) -> None:

@@ -13,6 +13,7 @@ def include_routers(app: FastAPI) -> None:
     from app.events import api as events_api
     from app.events import lobby as events_lobby
     from app.events import pages as events_pages
+    from app.integrations import email_api, email_pages, tracking
     from app.leads import api as leads_api
     from app.leads import export_api, export_pages, rules_pages
     from app.leads import pages as leads_pages
@@ -40,4 +41,10 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(module.router)
     for module in (booth_pages, manage_pages, organizer_pages):
+        app.include_router(module.router)
+    from app.integrations import webhooks_api, webhooks_pages
+
+    app.include_router(webhooks_api.router)
+    app.include_router(webhooks_pages.router)
+    for module in (email_api, email_pages, tracking):  # follow-up email
         app.include_router(module.router)

@@ -20,12 +20,14 @@ import enum
 from typing import Any
 
 import structlog
-from sqlalchemy import Column, ColumnElement, String, Table, Text, or_
+from sqlalchemy import Column, ColumnElement, String, Table, Text, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
 from app.db import utcnow
 from app.events import repository as repo
+from app.integrations.models import WebhookDelivery
+from app.leads.models import Lead, LeadEvent
 from app.models import Base
 
 log = structlog.get_logger()
@@ -42,6 +44,7 @@ PERSONAL_COLUMNS: dict[str, list[str]] = {
         "consent_share_at",
         "consent_marketing_at",
     ],
+    "email_messages": ["to_address"],
 }
 # Table name -> the columns naming the person a row is about (overrides the detection).
 OWNER_COLUMNS: dict[str, list[str]] = {}
@@ -149,6 +152,28 @@ async def erase(db: AsyncSession, *, account: Account, now: dt.datetime | None =
         if "erased_at" in table.c:
             values["erased_at"] = now
         await repo.update_where(db, table, condition, values)
+    if registration_ids:
+        await _forget_webhook_bodies(db, registration_ids)
     for row in (account, *registrations):
         await db.refresh(row)
     log.info("account.erased", account_id=account.id, registrations=len(registration_ids))
+
+
+async def _forget_webhook_bodies(db: AsyncSession, registration_ids: list[int]) -> None:
+    """Webhook deliveries carry the lead's contact in their stored body: those about the
+    erased registrations keep their log but lose the body; unsent ones are not sent."""
+    about = (
+        select(LeadEvent.id)
+        .join(Lead, Lead.id == LeadEvent.lead_id)
+        .where(Lead.registration_id.in_(registration_ids))
+    )
+    await db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.lead_event_id.in_(about), WebhookDelivery.status == "pending")
+        .values(status="failed", last_error="The attendee deleted their account.")
+    )
+    await db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.lead_event_id.in_(about))
+        .values(body='{"erased": true}')
+    )

@@ -35,6 +35,8 @@ class WebhookEndpoint(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # When the current run of failed attempts began (NULL after a success).
+    failing_since: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
@@ -68,6 +70,8 @@ class WebhookDelivery(Base):
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Retries stop here: three days after creation, or after a resend.
+    give_up_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 

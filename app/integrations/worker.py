@@ -28,7 +28,7 @@ async def run_once(
     now: dt.datetime | None = None,
 ) -> int:
     """Do everything that is due now; returns how many rows were handled (0: idle)."""
-    done = await webhook_delivery.dispatch_events(sessionmaker, now=now)
+    done = await webhook_delivery.dispatch_events(sessionmaker, settings, now=now)
     done += await webhook_delivery.send_due(sessionmaker, settings, now=now)
     done += await mailer.send_due(sessionmaker, settings, now=now)
     return done
@@ -69,3 +69,23 @@ async def stop_in_app(app: FastAPI) -> None:
         await asyncio.wait_for(task, 15)
     except TimeoutError:
         log.warning("worker.stop_timeout")
+
+
+async def run_standalone(settings: Settings) -> None:
+    """`expohall worker`: the loop in a process of its own, until SIGINT or SIGTERM."""
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info("worker.started", poll_seconds=settings.worker_poll_seconds)
+    try:
+        await run_forever(make_sessionmaker(engine), settings, stop)
+    finally:
+        await engine.dispose()
+        log.info("worker.stopped")
