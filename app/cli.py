@@ -56,6 +56,9 @@ def serve(
         reload=reload,
         proxy_headers=True,
         log_level="warning",
+        # uvicorn's websockets-sansio protocol, plus one write per frame to each socket
+        # (measured: about half the CPU per delivery of the stock protocols; docs/realtime.md).
+        ws="app.realtime.wire:FanoutProtocol",
     )
 
 

@@ -15,7 +15,8 @@ One event, 50,000 registrations, 30 exhibitors (a booth and two resources each),
 (c) the rest, up to `--activities`, is inserted with plain executemany (not an ingest figure:
     it only fills the log), with a bare lead row per (attendee, scope) it touches;
 then a rules change is saved and every lead rescored with app.leads.rescore.rescore_event
-(committing per batch, as the leads.rescore job does). As a reference in the same run, one
+(committing per batch and reading the log on a connection of its own, as the leads.rescore
+job does). As a reference in the same run, one
 GROUP BY over the activity table sums points per (attendee, exhibitor).
 A PostgreSQL database named in --database-url is created (dropped first if it exists) and
 dropped at the end; SQLite runs in a temporary file.
@@ -415,7 +416,11 @@ async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) 
             await db.commit()
 
         started = time.perf_counter()
-        progress = await rescore_event(db, event=event, after_batch=commit)
+        # As the leads.rescore job does: the log is read on a connection of its own (on
+        # SQLite a DEFERRED snapshot) while the session writes.
+        async with sessionmaker.kw["bind"].connect() as conn:
+            reader = await conn.execution_options(sqlite_begin="DEFERRED")
+            progress = await rescore_event(db, event=event, after_batch=commit, reader=reader)
         await db.commit()
         seconds = time.perf_counter() - started
     return {
@@ -464,6 +469,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             data_dir=workdir / "data",
             redis_url=None,
             log_level="WARNING",
+            worker_in_app=not args.no_worker_in_app,
             _env_file=None,
         )
         app = create_app(settings)
@@ -505,6 +511,9 @@ async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[s
     print(f"reference GROUP BY: {ref_seconds:.2f} s ({groups} groups)", flush=True)
     return {
         "database": "postgresql" if postgres else "sqlite",
+        # The webhook worker dispatching lead events in the same process (the default):
+        # on SQLite it competes for the write lock with every ingest transaction.
+        "worker_in_app": not args.no_worker_in_app,
         "attendees": args.attendees,
         "exhibitors": EXHIBITORS,
         "activities": total,
@@ -539,6 +548,11 @@ def main() -> None:
     parser.add_argument("--sample-batch", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--name", default="leads_ingest", help="results file prefix")
+    parser.add_argument(
+        "--no-worker-in-app",
+        action="store_true",
+        help="measure without the in-process webhook worker (run as `expohall worker`)",
+    )
     args = parser.parse_args()
     if args.sample_one > args.activities:
         parser.error("--sample-one cannot exceed --activities")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import structlog
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -86,6 +86,17 @@ async def dispatch_events(
         .limit(limit)
     )
     async with sessionmaker() as db, db.begin():
+        if not (
+            await db.execute(select(exists().where(WebhookEndpoint.active.is_(True))))
+        ).scalar():
+            # Nobody listens anywhere: the events are done with, in one statement.
+            done = await db.execute(
+                update(LeadEvent)
+                .where(LeadEvent.dispatched_at.is_(None))
+                .values(dispatched_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            return int(getattr(done, "rowcount", 0) or 0)
         dialect = db.get_bind().dialect.name
         if dialect == "postgresql":
             query = query.with_for_update(of=LeadEvent, skip_locked=True)

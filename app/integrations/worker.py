@@ -10,15 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 
 import structlog
 from fastapi import FastAPI
+from sqlalchemy import Exists, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db import utcnow
 from app.integrations import mailer, webhook_delivery
+from app.integrations.models import EmailMessage, WebhookDelivery
+from app.leads.models import LeadEvent
 
 log = structlog.get_logger()
+KEEP_EVENTS = dt.timedelta(days=7)
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 async def run_once(
@@ -28,19 +35,70 @@ async def run_once(
     now: dt.datetime | None = None,
 ) -> int:
     """Do everything that is due now; returns how many rows were handled (0: idle)."""
-    done = await webhook_delivery.dispatch_events(sessionmaker, settings, now=now)
-    done += await webhook_delivery.send_due(sessionmaker, settings, now=now)
-    done += await mailer.send_due(sessionmaker, settings, now=now)
+    events, deliveries, messages = await due(sessionmaker, now=now)
+    done = 0
+    if events:
+        done += await webhook_delivery.dispatch_events(sessionmaker, settings, now=now)
+    if deliveries or done:
+        done += await webhook_delivery.send_due(sessionmaker, settings, now=now)
+    if messages:
+        done += await mailer.send_due(sessionmaker, settings, now=now)
     return done
+
+
+async def due(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: dt.datetime | None = None
+) -> tuple[bool, bool, bool]:
+    """Whether lead events, webhook deliveries and emails wait: one read, on SQLite in a
+    DEFERRED transaction, so an idle worker never takes the write lock from requests."""
+    now = now or utcnow()
+
+    def leasable(model: type[WebhookDelivery] | type[EmailMessage], status: str) -> Exists:
+        return exists().where(
+            model.status == status,
+            model.next_attempt_at <= now,
+            or_(model.locked_until.is_(None), model.locked_until < now),
+        )
+
+    async with sessionmaker() as db:
+        conn = await db.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        row = (
+            await conn.execute(
+                select(
+                    exists().where(LeadEvent.dispatched_at.is_(None)),
+                    leasable(WebhookDelivery, "pending"),
+                    leasable(EmailMessage, "queued"),
+                )
+            )
+        ).one()
+    return bool(row[0]), bool(row[1]), bool(row[2])
+
+
+async def prune(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: dt.datetime | None = None
+) -> int:
+    """Forget lead events dispatched more than `KEEP_EVENTS` ago (their deliveries stay)."""
+    cutoff = (now or utcnow()) - KEEP_EVENTS
+    async with sessionmaker() as db, db.begin():
+        result = await db.execute(
+            delete(LeadEvent)
+            .where(LeadEvent.dispatched_at < cutoff)
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def run_forever(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
 ) -> None:
     """Loop until `stop` is set: work while there is work, otherwise poll every few seconds."""
+    pruned_at = 0.0
     while not stop.is_set():
         try:
             busy = await run_once(sessionmaker, settings)
+            if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
+                pruned_at = time.monotonic()
+                await prune(sessionmaker)
         except Exception:
             log.exception("worker.failed")
             busy = 0

@@ -28,8 +28,9 @@ from app.leads.facts import ActivityFact, Profile
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride, Ruleset
 from app.leads.schemas import ActivityCreate
+from app.leads.scoring import fit_cache
 from app.leads.service import _check_value, _derive, _mql_transition, _score_values
-from app.leads.state import TOP_REASONS, LeadState
+from app.leads.state import TOP_REASONS, LeadState, is_full
 from app.leads.versions import CurrentRules, current_rules
 
 log = structlog.get_logger()
@@ -222,12 +223,13 @@ async def _fold_leads(
     leads = await repository.leads_for_batch(
         db, event.id, list(registrations), sorted({s for _, s in targets})
     )
+    states = {key: repository.decode_json(lead.state) for key, lead in leads.items()}
     stale = {
         reg_id
         for (reg_id, scope) in targets
         if (lead := leads.get((reg_id, scope))) is None
         or lead.rules_version != rules.version
-        or not lead.state
+        or not is_full(states[reg_id, scope])
     }
     logs = await repository.activity_facts_of(db, event.id, sorted(stale)) if stale else {}
     batch_ids = {activity_id for _, activity_id in fresh}
@@ -236,8 +238,9 @@ async def _fold_leads(
     transitions: list[tuple[tuple[int, int], str]] = []
     for (reg_id, scope), (override, facts) in targets.items():
         lead = leads.get((reg_id, scope))
-        if lead is None or lead.rules_version != rules.version or not lead.state:
-            since = LeadState.from_json(lead.state).since_us if lead is not None else None
+        stored = states.get((reg_id, scope))
+        if lead is None or lead.rules_version != rules.version or not is_full(stored):
+            since = LeadState.from_json(stored).since_us if lead is not None else None
             history = [
                 f
                 for f in logs.get(reg_id, ())
@@ -245,7 +248,7 @@ async def _fold_leads(
             ]
             state = LeadState.build(history, rules.ruleset, override, since_us=since)
         else:
-            state = LeadState.from_json(lead.state)
+            state = LeadState.from_json(stored)
         values, promoted = _apply(
             state,
             facts,
@@ -276,6 +279,8 @@ async def _fold_leads(
     await repository.set_leads(db, updates)
     before = {lead.id: {k: getattr(lead, k) for k in outbox.WATCHED} for lead in leads.values()}
     ids = {key: lead.id for key, lead in leads.items()}
+    # By (attendee, scope): the unique index is filled in order, page by page.
+    inserts.sort(key=lambda row: (row["registration_id"], row["scope"]))
     ids.update(await repository.insert_leads(db, inserts))
     lost = [row for row in inserts if (row["registration_id"], row["scope"]) not in ids]
     if lost:
@@ -312,21 +317,22 @@ def _apply(
     mql_at: dt.datetime | None,
 ) -> tuple[dict[str, Any], str | None]:
     ruleset = rules.ruleset
+    fit_ = fit_cache(ruleset).get(profile, override)
     promoted: str | None = None
     if stage == "inquiry" and facts and _may_lower(ruleset, override, facts):
         # Score after each item, as one-by-one recording would: an MQL is never undone.
         rest = facts[-1:]
         for i, fact in enumerate(facts[:-1]):
             state.add(fact, ruleset, override)
-            if state.score(profile, ruleset, override, now).qualifies_mql:
-                score = state.score(profile, ruleset, override, now)
+            if state.score(profile, ruleset, override, now, fit_=fit_).qualifies_mql:
+                score = state.score(profile, ruleset, override, now, fit_=fit_)
                 promoted, stage, mql_at = f"auto_{score.mql_by}", "mql", mql_at or now
                 rest = facts[i + 1 :]
                 break
         facts = rest
     for fact in facts:
         state.add(fact, ruleset, override)
-    score = state.score(profile, ruleset, override, now, top=TOP_REASONS)
+    score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
     values, last = _score_values(stage, mql_at, score, version=rules.version, at=now)
     return values, promoted or last
 
@@ -358,7 +364,8 @@ async def _fold_lost(
         history = [
             f for f in logs.get(key[0], ()) if key[1] == EVENT_SCOPE or f.exhibitor_id == key[1]
         ]
-        since = LeadState.from_json(lead.state).since_us if lead.state else None
+        stored = repository.decode_json(lead.state)
+        since = LeadState.from_json(stored).since_us if stored else None
         state = LeadState.build(history, rules.ruleset, override, since_us=since)
         values, _ = _apply(
             state,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, cast
 
 import orjson
@@ -14,12 +15,14 @@ from sqlalchemy import (
     Dialect,
     Row,
     Table,
+    Text,
     TypeDecorator,
     bindparam,
     func,
     insert,
     null,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.booths.booth_repository import shares_clause
 from app.booths.models import Booth, BoothConsent, Exhibitor
+from app.db import utcnow
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
@@ -62,27 +66,60 @@ async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity
     ).scalar_one_or_none()
 
 
+_ACTIVITIES = cast(Table, Activity.__table__)
+# Every column but the id, so one prebuilt statement per dialect serves every call.
+_ACTIVITY_COLUMNS = tuple(c.key for c in _ACTIVITIES.columns if c.key != "id")
+_ACTIVITY_DEFAULTS: dict[str, Any] = {"label": "", "live": False}
+_statements: dict[tuple[str, str], Any] = {}
+
+
+async def _connection(db: AsyncSession) -> AsyncConnection:
+    """The session's connection for Core statements, after flushing pending ORM changes
+    (as the session's autoflush would) so the statement sees them."""
+    if db.new or db.dirty or db.deleted:
+        await db.flush()
+    return await db.connection()
+
+
+def _dialect_insert(db: AsyncSession) -> Any:
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _activity_insert(db: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING * of one activity, built once per dialect:
+    the hot path neither builds a statement nor generates its cache key per call."""
+    key = ("activity_insert", db.get_bind().dialect.name)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = (
+            _dialect_insert(db)(_ACTIVITIES)
+            .values({name: bindparam(f"b_{name}") for name in _ACTIVITY_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
+            .returning(*_ACTIVITIES.columns)
+        )
+    return statement
+
+
 async def insert_activity(db: AsyncSession, row: Activity) -> bool:
     """INSERT … ON CONFLICT DO NOTHING (one statement; a duplicate key never aborts the
     caller's transaction, on SQLite or PostgreSQL). On success `row` joins the session."""
-    # Unset attributes are left out, so the columns' defaults apply.
-    values = {
-        c.key: value
-        for c in Activity.__table__.columns
-        if c.key != "id" and (value := getattr(row, c.key)) is not None
-    }
-    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert_(Activity)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
-        .returning(*Activity.__table__.columns)
-    )
-    inserted = (await db.execute(statement)).mappings().one_or_none()
+    params: dict[str, Any] = {}
+    for name in _ACTIVITY_COLUMNS:
+        value = getattr(row, name)
+        if value is None:
+            # Unset: the column's default, as the ORM would have written it.
+            value = _ACTIVITY_DEFAULTS.get(name)
+            if name == "meta":
+                value = {}
+            elif name == "created_at":
+                value = utcnow()
+        params[f"b_{name}"] = value
+    connection = await _connection(db)
+    inserted = (await connection.execute(_activity_insert(db), params)).one_or_none()
     if inserted is None:
         return False
-    for key, value in inserted.items():
-        setattr(row, key, value)
+    for column, value in zip(_ACTIVITIES.columns, inserted, strict=True):
+        setattr(row, column.key, value)
     make_transient_to_detached(row)
     db.add(row)
     return True
@@ -123,6 +160,39 @@ class RecordLeads:
     booth_shared: bool | None  # the attendee's answer at that exhibitor's booth, if any
 
 
+def _leads_for_record_statements(by_booth: bool) -> tuple[Any, Any]:
+    """The leads (locked) with the rules version and booth answer riding along, and the
+    lead-less select of the latter two; built once (bound parameters only)."""
+    version = (
+        select(func.max(RulesVersion.version))
+        .where(RulesVersion.event_id == bindparam("event_id"))
+        .scalar_subquery()
+    )
+    shared: ColumnElement[Any] = (
+        select(BoothConsent.shared)
+        .where(
+            BoothConsent.registration_id == bindparam("registration_id"),
+            BoothConsent.exhibitor_id == bindparam("exhibitor_id"),
+        )
+        .scalar_subquery()
+        if by_booth
+        else null()
+    )
+    leads = (
+        select(Lead, version, shared)
+        .where(
+            Lead.event_id == bindparam("event_id"),
+            Lead.registration_id == bindparam("registration_id"),
+            Lead.scope.in_(bindparam("scopes", expanding=True)),
+        )
+        .with_for_update(of=Lead)
+    )
+    return leads, select(version, shared)
+
+
+_LEADS_FOR_RECORD = {by_booth: _leads_for_record_statements(by_booth) for by_booth in (False, True)}
+
+
 async def leads_for_record(
     db: AsyncSession,
     event_id: int,
@@ -132,36 +202,21 @@ async def leads_for_record(
 ) -> RecordLeads:
     """The attendee's leads of `scopes` (locked), with the rules version and booth consent
     as scalar subqueries; a second, lead-less select only when the attendee has no lead."""
-    version = (
-        select(func.max(RulesVersion.version))
-        .where(RulesVersion.event_id == event_id)
-        .scalar_subquery()
-    )
-    shared: ColumnElement[Any] = (
-        select(BoothConsent.shared)
-        .where(
-            BoothConsent.registration_id == registration_id,
-            BoothConsent.exhibitor_id == exhibitor_id,
-        )
-        .scalar_subquery()
-        if exhibitor_id is not None
-        else null()
-    )
-    rows = (
-        await db.execute(
-            select(Lead, version, shared)
-            .where(
-                Lead.event_id == event_id,
-                Lead.registration_id == registration_id,
-                Lead.scope.in_(scopes),
-            )
-            .with_for_update(of=Lead)
-        )
-    ).all()
+    leads, first = _LEADS_FOR_RECORD[exhibitor_id is not None]
+    params: dict[str, Any] = {
+        "event_id": event_id,
+        "registration_id": registration_id,
+        "scopes": list(scopes),
+    }
+    if exhibitor_id is not None:
+        params["exhibitor_id"] = exhibitor_id
+    rows = (await db.execute(leads, params)).all()
     if rows:
         return RecordLeads({r[0].scope: r[0] for r in rows}, rows[0][1], _bool(rows[0][2]))
-    first = (await db.execute(select(version, shared))).one()
-    return RecordLeads({}, first[0], _bool(first[1]))
+    params.pop("scopes")
+    connection = await _connection(db)
+    found = (await connection.execute(first, params)).one()
+    return RecordLeads({}, found[0], _bool(found[1]))
 
 
 def _bool(value: Any) -> bool | None:
@@ -171,24 +226,30 @@ def _bool(value: Any) -> bool | None:
 _LEAD_COLUMNS = tuple(c.key for c in cast(Table, Lead.__table__).columns if c.key != "id")
 
 
-async def insert_lead(db: AsyncSession, values: dict[str, Any]) -> Lead | None:
-    """INSERT … ON CONFLICT DO NOTHING of a fully scored lead; the new Lead joins the session
-    as loaded. None when another transaction created that lead first."""
-    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    new_id = (
-        await db.execute(
-            insert_(Lead)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
-            .returning(Lead.id)
-        )
-    ).scalar_one_or_none()
-    if new_id is None:
-        return None
-    lead = Lead(id=new_id, **{k: values[k] for k in _LEAD_COLUMNS})
-    make_transient_to_detached(lead)
-    db.add(lead)
-    return lead
+async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, Lead]:
+    """INSERT … ON CONFLICT DO NOTHING of an attendee's fully scored new leads, in one
+    statement → the new Lead (joined to the session as loaded) by scope; a lead another
+    transaction created first is left out."""
+    if not rows:
+        return {}
+    params = []
+    for values in rows:
+        row = {f"b_{k}": values[k] for k in _LEAD_COLUMNS}
+        row["b_state"] = orjson.dumps(values["state"]).decode()
+        row["b_contributions"] = orjson.dumps(values["contributions"]).decode()
+        params.append(row)
+    connection = await _connection(db)
+    ids = {r.scope: r.id for r in await connection.execute(_lead_insert(db), params)}
+    created = {}
+    for values in rows:
+        new_id = ids.get(values["scope"])
+        if new_id is None:
+            continue
+        lead = Lead(id=new_id, **{k: values[k] for k in _LEAD_COLUMNS})
+        make_transient_to_detached(lead)
+        db.add(lead)
+        created[values["scope"]] = lead
+    return created
 
 
 async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str, Any]]]) -> None:
@@ -209,17 +270,23 @@ async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str
             set_committed_value(lead, key, value)
 
 
+_FACTS_OF_ATTENDEE = select(*_FACT_COLUMNS).where(
+    Activity.event_id == bindparam("event_id"),
+    Activity.registration_id == bindparam("registration_id"),
+)
+
+
 async def activity_facts(
     db: AsyncSession, event_id: int, registration_id: int, exhibitor_id: int | None
 ) -> list[ActivityFact]:
     """Every activity that counts for a lead (all of the attendee's, or one exhibitor's)."""
-    a = Activity
-    query = select(*_FACT_COLUMNS).where(
-        a.event_id == event_id, a.registration_id == registration_id
+    connection = await _connection(db)
+    rows = await connection.execute(
+        _FACTS_OF_ATTENDEE, {"event_id": event_id, "registration_id": registration_id}
     )
-    if exhibitor_id is not None:
-        query = query.where(a.exhibitor_id == exhibitor_id)
-    return [ActivityFact(*row) for row in await db.execute(query)]
+    if exhibitor_id is None:
+        return [ActivityFact(*row) for row in rows]
+    return [ActivityFact(*row) for row in rows if row[4] == exhibitor_id]
 
 
 # -- the batch path: a few statements per batch of activities ------------------------------
@@ -320,7 +387,8 @@ async def leads_for_batch(
             c.stage,
             c.mql_at,
             c.rules_version,
-            c.state,
+            # Decoded by the caller with orjson, and only where needed.
+            type_coerce(c.state, Text).label("state"),
             c.grade,
             c.tier,
             c.cell,
@@ -351,9 +419,27 @@ async def activity_facts_of(
 
 
 async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany of scored leads: b_id and b_<column>, state and contributions encoded."""
+    """Executemany of scored leads: b_id and b_<column>, state and contributions encoded
+    (in id order, as `update_leads`)."""
     if rows:
-        await db.execute(_LEAD_SET, rows)
+        await db.execute(_LEAD_SET, sorted(rows, key=itemgetter("b_id")))
+
+
+def _lead_insert(db: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, registration, scope of scored leads
+    (b_<column> parameters, state and contributions encoded), built once per dialect."""
+    key = ("lead_insert", db.get_bind().dialect.name)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = (
+            _dialect_insert(db)(_LEADS)
+            .values(
+                {name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _LEAD_COLUMNS}
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
+            .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
+        )
+    return statement
 
 
 async def insert_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
@@ -361,15 +447,18 @@ async def insert_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[tup
     → id by (registration, scope) of those inserted."""
     if not rows:
         return {}
-    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert_(_LEADS)
-        .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _LEAD_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
-        .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
-    )
     params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
-    return {(r.registration_id, r.scope): r.id for r in await db.execute(statement, params)}
+    connection = await _connection(db)
+    return {
+        (r.registration_id, r.scope): r.id
+        for r in await connection.execute(_lead_insert(db), params)
+    }
+
+
+def decode_json(value: Any) -> Any:
+    """A JSON value selected as text (`leads_for_batch`'s state): decoded with orjson.
+    (asyncpg hands JSON over already decoded.)"""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _column_type(name: str) -> Any:
@@ -736,6 +825,10 @@ async def update_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>, with
     state and contributions as encoded JSON text."""
     if rows:
+        # In id order: the rows read by registration sit all over the table, and walking
+        # it in order touches each page once (on SQLite 2.6x faster for 150k scattered
+        # leads); on PostgreSQL the locks are taken in one order too.
+        rows.sort(key=itemgetter("b_id"))
         await db.execute(_LEAD_UPDATE, rows)
 
 

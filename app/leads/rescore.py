@@ -21,12 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.db import utcnow
 from app.events.models import Event
 from app.leads import repository
-from app.leads.facts import ActivityFact, Profile, to_us
+from app.leads.facts import ActivityFact, Profile, Score, to_us
 from app.leads.models import EVENT_SCOPE
-from app.leads.rules import ExhibitorOverride
-from app.leads.scoring import Fit, _gate, fit
-from app.leads.state import TOP_REASONS, LeadState
+from app.leads.rules import ExhibitorOverride, Ruleset
+from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, stage_of
+from app.leads.state import TOP_REASONS, stub
 from app.leads.versions import CurrentRules, current_rules, effective_override
+
+# Only the recycle instant is stored: the lead's next activity rebuilds the state from the
+# log (one read), so the pass neither encodes nor writes a million states.
+_STUB = orjson.dumps(stub(None)).decode()
 
 
 @dataclass(slots=True)
@@ -146,31 +150,8 @@ class _Scorer:
         progress: RescoreProgress,
     ) -> None:
         self.rules, self.overrides, self.now, self.progress = rules, overrides, now, progress
-        self.fits: dict[tuple[Any, ...], Fit] = {}
+        self.fits = FitCache(rules.ruleset)
         self.note = f"rules v{rules.version}"
-
-    def _fit(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
-        # Fit reads the country only through the territory, the email only through the gate
-        # and the override only through those and the ideal sizes: keyed by those, many
-        # attendees share one computation.
-        ruleset = self.rules.ruleset
-        gate = _gate(profile, ruleset, override)
-        territory = override.territory if override else None
-        outside = bool(territory) and profile.country.upper() not in (territory or [])
-        key = (
-            profile.job_level,
-            profile.company_type,
-            profile.company_size,
-            profile.budget,
-            profile.timeframe,
-            outside,
-            gate,
-            tuple(override.ideal_company_sizes or ()) if override else None,
-        )
-        found = self.fits.get(key)
-        if found is None:
-            found = self.fits[key] = fit(profile, ruleset, override)
-        return found
 
     def batch(
         self, leads: Sequence[Any], acts: Sequence[Any]
@@ -205,9 +186,7 @@ class _Scorer:
                         per.setdefault(f.exhibitor_id, []).append(f)
                 facts = per.get(scope, [])
             since = to_us(reset_at) if reset_at else None
-            state = LeadState.build(facts, ruleset, override, since_us=since)
-            fit_ = self._fit(profile, override)
-            score = state.score(profile, ruleset, override, now, top=TOP_REASONS, fit_=fit_)
+            score = _score(facts, ruleset, override, since, self.fits.get(profile, override), now)
             if stage == "inquiry" and score.qualifies_mql:
                 stage, mql_at = "mql", mql_at or now
                 self.progress.promoted += 1
@@ -236,11 +215,51 @@ class _Scorer:
                     "b_mql_at": mql_at,
                     "b_last_activity_at": score.last_activity_at,
                     "b_rules_version": version,
-                    "b_state": orjson.dumps(state.to_json()).decode(),
-                    "b_contributions": orjson.dumps(
-                        [c.to_json() for c in score.contributions]
-                    ).decode(),
+                    "b_state": _STUB if since is None else orjson.dumps(stub(since)).decode(),
+                    # orjson writes the dataclasses as Contribution.to_json does.
+                    "b_contributions": orjson.dumps(score.contributions).decode(),
                     "b_updated_at": now,
                 }
             )
         return updates, transitions
+
+
+def _score(
+    facts: Sequence[ActivityFact],
+    ruleset: Ruleset,
+    override: ExhibitorOverride | None,
+    since_us: int | None,
+    fit_: Fit,
+    now: dt.datetime,
+) -> Score:
+    """`LeadState.build(...).score(...)` without keeping a state: the rescore stores none
+    (see `_STUB`), so each rule's occurrences are counted once, not once to keep and again
+    to score (counting the kept ones gives the same result)."""
+    candidates: dict[str, list[Entry]] = {}
+    stage_rank, hand_raised, last_us = -1, False, None
+    hand_raise = ruleset.hand_raise_types
+    for act in facts:
+        at_us = to_us(act.at)
+        if since_us is not None and at_us < since_us:
+            continue
+        stage_rank = max(stage_rank, stage_of(act, ruleset))
+        hand_raised = hand_raised or act.type in hand_raise
+        last_us = at_us if last_us is None else max(last_us, at_us)
+        for rule_id, rule in ruleset.rules_for(act.type):
+            entry = entry_for(rule, act, override, at_us)
+            if entry is not None:
+                candidates.setdefault(rule_id, []).append(entry)
+    counted = {
+        rule_id: count(ruleset.engagement[rule_id], entries)
+        for rule_id, entries in candidates.items()
+    }
+    return finish(
+        fit_,
+        counted,
+        stage_rank=stage_rank,
+        hand_raised=hand_raised,
+        last_us=last_us,
+        rules=ruleset,
+        now=now,
+        top=TOP_REASONS,
+    )

@@ -115,6 +115,53 @@ def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) ->
     return Fit(total, grade, gate, outside, tuple(reasons))
 
 
+class FitCache:
+    """`fit` under one ruleset, shared by the profiles that give the same result."""
+
+    def __init__(self, rules: Ruleset) -> None:
+        self.rules = rules
+        self._fits: dict[tuple[object, ...], Fit] = {}
+
+    def get(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
+        # Fit reads the country only through the territory, the email only through the gate
+        # and the override only through those and the ideal sizes: keyed by those, many
+        # attendees share one computation.
+        rules = self.rules
+        gate = _gate(profile, rules, override)
+        territory = override.territory if override else None
+        outside = bool(territory) and profile.country.upper() not in (territory or [])
+        key = (
+            profile.job_level,
+            profile.company_type,
+            profile.company_size,
+            profile.budget,
+            profile.timeframe,
+            outside,
+            gate,
+            tuple(override.ideal_company_sizes or ()) if override else None,
+        )
+        found = self._fits.get(key)
+        if found is None:
+            if len(self._fits) > 100_000:
+                self._fits.clear()
+            found = self._fits[key] = fit(profile, rules, override)
+        return found
+
+
+_caches: dict[int, FitCache] = {}
+
+
+def fit_cache(rules: Ruleset) -> FitCache:
+    """The process's FitCache of a ruleset (parsed rulesets are cached objects, so the
+    same rules give the same cache across requests)."""
+    found = _caches.get(id(rules))
+    if found is None or found.rules is not rules:
+        if len(_caches) > 64:
+            _caches.clear()
+        found = _caches[id(rules)] = FitCache(rules)
+    return found
+
+
 def _gate(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) -> str | None:
     if profile.job_level in rules.fit.gate_job_levels:
         return f"job level {profile.job_level}"

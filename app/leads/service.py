@@ -22,7 +22,7 @@ from app.leads.errors import InvalidActivity
 from app.leads.facts import ActivityFact, Profile, Score
 from app.leads.models import EVENT_SCOPE, Activity, Lead
 from app.leads.rules import ExhibitorOverride
-from app.leads.state import TOP_REASONS, LeadState
+from app.leads.state import TOP_REASONS, LeadState, is_full
 from app.leads.versions import CurrentRules, current_rules, override_for
 from app.leads.vocab import ACTIVITY_TYPES, CALL_OUTCOMES, PERCENT_TYPES, SECONDS_TYPES
 
@@ -230,7 +230,10 @@ async def record(
 
     Three statements in the usual case: the INSERT … ON CONFLICT of the activity, one
     SELECT of the attendee's leads (with the rules version and the booth consent riding
-    along) and one UPDATE per lead; the event's booths come from a per-process cache.
+    along) and one executemany UPDATE of them (plus the outbox INSERT when a watched field
+    changed). A new or stale lead adds at most two: one SELECT of the attendee's log shared
+    by both leads, one INSERT of the new leads. The statements are built once (bound
+    parameters only); the event's booths come from a per-process cache.
     """
     _check_call(event, registration, type, value, idempotency_key, at)
     now = utcnow()
@@ -284,32 +287,60 @@ async def record(
     rules = await rules_at(db, event, found.version)
     fact = fact_of(row)
     profile = profile_of(registration)
-    leads, mqls = [], []
     targets: list[tuple[int, int | None, ExhibitorOverride | None]] = [(EVENT_SCOPE, None, None)]
     if ctx.exhibitor_id is not None and _shares(registration, found.booth_shared):
         own = known.override(rules, ctx.exhibitor_id, ctx.booth)
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
-    pending: list[tuple[Lead, dict[str, Any]]] = []
-    transitions: list[dict[str, Any]] = []
+    folding = _Folding(db, event, registration, profile, fact, rules, now)
+    by_scope: dict[int, Lead] = {}
+    new_rows: list[dict[str, Any]] = []
+    promoted_new: dict[int, str] = {}
     for scope, lead_exhibitor, override in targets:
-        lead, became_mql = await _fold(
-            db,
-            pending,
-            transitions,
-            event,
-            registration,
-            profile,
-            scope,
-            lead_exhibitor,
-            fact,
-            rules,
-            override,
-            now,
-            found.leads.get(scope),
+        lead = found.leads.get(scope)
+        if lead is not None:
+            await folding.fold(lead, override)
+            by_scope[scope] = lead
+            continue
+        # New (an exhibitor lead may follow earlier interactions made before consent):
+        # build once from the log; afterwards only fold.
+        state = LeadState.build(
+            await folding.history(lead_exhibitor), rules.ruleset, override, since_us=None
         )
-        leads.append(lead)
-        if became_mql:
-            mqls.append(lead)
+        state.add(fact, rules.ruleset, override)
+        score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
+        values, promoted = _score_values("inquiry", None, score, version=rules.version, at=now)
+        values.update(
+            event_id=event.id,
+            registration_id=registration.id,
+            exhibitor_id=lead_exhibitor,
+            scope=scope,
+            state=state.to_json(),
+            owner_id=None,
+            reset_at=None,
+            created_at=now,
+        )
+        new_rows.append(values)
+        if promoted is not None:
+            promoted_new[scope] = promoted
+    # The attendee's new leads in one statement.
+    created = await repository.insert_new_leads(db, new_rows)
+    for values in new_rows:
+        scope = values["scope"]
+        lead = created.get(scope)
+        if lead is not None:
+            by_scope[scope] = lead
+            if scope in promoted_new:
+                folding.transitions.append(_mql_transition(lead.id, promoted_new[scope], now))
+                folding.mqls.append(lead)
+            continue
+        # Another transaction created it first: fold into theirs.
+        theirs = await repository.lead_for_update(db, event.id, registration.id, scope)
+        assert theirs is not None  # noqa: S101
+        await folding.fold(theirs, next(o for s, _, o in targets if s == scope))
+        by_scope[scope] = theirs
+    leads = [by_scope[scope] for scope, _, _ in targets]
+    mqls = folding.mqls
+    pending, transitions = folding.pending, folding.transitions
     before = {
         scope: {k: getattr(lead, k) for k in outbox.WATCHED} for scope, lead in found.leads.items()
     }
@@ -385,72 +416,61 @@ def _score_values(
     }, promoted
 
 
-async def _fold(
-    db: AsyncSession,
-    pending: list[tuple[Lead, dict[str, Any]]],
-    transitions: list[dict[str, Any]],
-    event: Event,
-    registration: Registration,
-    profile: Profile,
-    scope: int,
-    exhibitor_id: int | None,
-    fact: ActivityFact,
-    rules: CurrentRules,
-    override: ExhibitorOverride | None,
-    now: dt.datetime,
-    lead: Lead | None,
-) -> tuple[Lead, bool]:
-    """Fold one activity into a lead (created on first interaction) without rescanning; an
-    existing lead's new values and any MQL transition are appended for the caller to write."""
-    if lead is None:
-        # New (an exhibitor lead may follow earlier interactions made before consent):
-        # build once from the log; afterwards only fold.
-        state = await _rebuild(
-            db, event.id, registration.id, exhibitor_id, rules, override, None, exclude=fact.id
+class _Folding:
+    """Folds one new activity into an attendee's existing leads; the attendee's log is
+    read at most once (for the leads that must be rebuilt), the writes are collected."""
+
+    def __init__(
+        self,
+        db: AsyncSession,
+        event: Event,
+        registration: Registration,
+        profile: Profile,
+        fact: ActivityFact,
+        rules: CurrentRules,
+        now: dt.datetime,
+    ) -> None:
+        self.db, self.event, self.registration, self.profile = db, event, registration, profile
+        self.fact, self.rules, self.now = fact, rules, now
+        self.pending: list[tuple[Lead, dict[str, Any]]] = []
+        self.transitions: list[dict[str, Any]] = []
+        self.mqls: list[Lead] = []
+        self._log: list[ActivityFact] | None = None
+
+    async def history(self, exhibitor_id: int | None) -> list[ActivityFact]:
+        """The attendee's earlier activities that count for a lead (all, or one exhibitor's)."""
+        if self._log is None:
+            rows = await repository.activity_facts(
+                self.db, self.event.id, self.registration.id, None
+            )
+            self._log = [f for f in rows if f.id != self.fact.id]
+        if exhibitor_id is None:
+            return self._log
+        return [f for f in self._log if f.exhibitor_id == exhibitor_id]
+
+    async def fold(self, lead: Lead, override: ExhibitorOverride | None) -> None:
+        """Fold the activity into an existing lead without rescanning (unless it was scored
+        under other rules, or is a bare row: then build once from the log)."""
+        rules, now = self.rules, self.now
+        if lead.rules_version != rules.version or not is_full(lead.state):
+            state = LeadState.build(
+                await self.history(lead.exhibitor_id),
+                rules.ruleset,
+                override,
+                since_us=LeadState.from_json(lead.state).since_us,
+            )
+        else:
+            state = LeadState.from_json(lead.state)
+        state.add(self.fact, rules.ruleset, override)
+        score = state.score(self.profile, rules.ruleset, override, now, top=TOP_REASONS)
+        values, promoted = _score_values(
+            lead.stage, lead.mql_at, score, version=rules.version, at=now
         )
-        state.add(fact, rules.ruleset, override)
-        score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
-        values, promoted = _score_values("inquiry", None, score, version=rules.version, at=now)
-        values.update(
-            event_id=event.id,
-            registration_id=registration.id,
-            exhibitor_id=exhibitor_id,
-            scope=scope,
-            state=state.to_json(),
-            owner_id=None,
-            reset_at=None,
-            created_at=now,
-        )
-        created = await repository.insert_lead(db, values)
-        if created is not None:
-            if promoted is not None:
-                transitions.append(_mql_transition(created.id, promoted, now))
-            return created, promoted is not None
-        # Another transaction created it first: fold into theirs.
-        lead = await repository.lead_for_update(db, event.id, registration.id, scope)
-        assert lead is not None  # noqa: S101
-    if lead.rules_version != rules.version or not lead.state:
-        # Scored under other rules (or a bare row): build once from the log.
-        state = await _rebuild(
-            db,
-            lead.event_id,
-            lead.registration_id,
-            lead.exhibitor_id,
-            rules,
-            override,
-            LeadState.from_json(lead.state).since_us,
-            exclude=fact.id,
-        )
-    else:
-        state = LeadState.from_json(lead.state)
-    state.add(fact, rules.ruleset, override)
-    score = state.score(profile, rules.ruleset, override, now, top=TOP_REASONS)
-    values, promoted = _score_values(lead.stage, lead.mql_at, score, version=rules.version, at=now)
-    values["state"] = state.to_json()
-    pending.append((lead, values))
-    if promoted is not None:
-        transitions.append(_mql_transition(lead.id, promoted, now))
-    return lead, promoted is not None
+        values["state"] = state.to_json()
+        self.pending.append((lead, values))
+        if promoted is not None:
+            self.transitions.append(_mql_transition(lead.id, promoted, now))
+            self.mqls.append(lead)
 
 
 def _mql_transition(lead_id: int, reason: str, at: dt.datetime) -> dict[str, Any]:
@@ -493,7 +513,7 @@ async def live_score(db: AsyncSession, *, lead: Lead, registration: Registration
     override = (
         await override_for(db, rules, lead.exhibitor_id) if lead.exhibitor_id is not None else None
     )
-    if lead.rules_version == rules.version:
+    if lead.rules_version == rules.version and is_full(lead.state):
         state = LeadState.from_json(lead.state)
     else:
         state = await _rebuild(

@@ -24,6 +24,18 @@ STATE_VERSION = 1
 TOP_REASONS = 12  # engagement reasons stored on a lead
 
 
+def is_full(data: dict[str, Any] | None) -> bool:
+    """Whether a stored state holds the running aggregates (else it is rebuilt from the log
+    on the lead's next activity): a rescore stores only `since_us`, so the million-lead
+    pass neither encodes nor writes states that the next activity can rebuild in one read."""
+    return data is not None and data.get("v") == STATE_VERSION
+
+
+def stub(since_us: int | None) -> dict[str, Any]:
+    """A state that keeps only the recycle instant: `is_full` is False for it."""
+    return {"since_us": since_us}
+
+
 @dataclass(slots=True)
 class LeadState:
     since_us: int | None = None  # activities before this (a recycle) no longer count

@@ -1,4 +1,9 @@
-"""One websocket connection: a bounded send queue with one writer, subscriptions, a rate bucket."""
+"""One websocket connection: a bounded send queue with one writer, subscriptions, a rate bucket.
+
+With a `Wire` (see app/realtime/wire.py) a frame is written to the transport at once while
+nothing is queued and the transport's buffer is under its high-water mark; otherwise it is
+queued, and the writer writes everything queued in one call once the buffer drains.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from typing import Protocol
 import structlog
 
 from app.realtime.hub import Hub
-from app.realtime.protocol import CLOSE_TRY_AGAIN
+from app.realtime.protocol import CLOSE_TRY_AGAIN, Outgoing, text_frame
+from app.realtime.wire import Wire
 
 log = structlog.get_logger()
 
@@ -33,9 +39,11 @@ class Connection:
         queue_size: int = 256,
         rate: float = 20.0,
         burst: int = 40,
+        wire: Wire | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.socket = socket
+        self.wire = wire
         self.account_id = account_id
         self.display_name = display_name
         self.hub = hub
@@ -53,18 +61,28 @@ class Connection:
         self._stamp = time.monotonic()
 
     def send(self, payload: str) -> None:
-        """Queue `payload` (a serialised frame, possibly shared with other connections)."""
+        """Send or queue `payload` (a serialised frame, possibly shared with other connections)."""
         if self.closed.is_set():
             return
-        if len(self._queue) >= self.queue_size:
+        queue = self._queue
+        wire = self.wire
+        if wire is not None and not queue and wire.ready():
+            wire.write(_frame(payload))
+            return
+        if len(queue) >= self.queue_size:
             log.warning("ws.slow_consumer", connection=self.id, account_id=self.account_id)
             self.close(CLOSE_TRY_AGAIN, "too slow")
             return
-        self._queue.append(payload)
+        queue.append(payload)
         self._wakeup.set()
 
     def on_message(self, _channel: str, payload: str) -> None:
-        """The hub listener of every channel this connection subscribes to."""
+        """The hub listener of every channel this connection subscribes to (`send`, inlined)."""
+        wire = self.wire
+        if wire is not None and not self._queue and wire.ready() and type(payload) is Outgoing:
+            if not self.closed.is_set():
+                wire.write(payload.frame)
+            return
         self.send(payload)
 
     async def subscribe(self, channel: str) -> None:
@@ -104,14 +122,29 @@ class Connection:
         return len(self._queue)
 
     async def writer(self) -> None:
-        """Write what is queued, in order; the only task that sends on this socket."""
+        """Write what is queued, in order; the only task that waits to send on this socket."""
         queue = self._queue
+        wire = self.wire
         try:
             while not self.closed.is_set():
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while queue and not self.closed.is_set():
-                    await self.socket.send_text(queue.popleft())
+                    if wire is None:
+                        await self.socket.send_text(queue.popleft())
+                        continue
+                    await wire.drained()
+                    if not wire.open:
+                        self.close(None)
+                        return
+                    frames = b"".join([_frame(p) for p in queue])
+                    queue.clear()
+                    wire.write(frames)
         except Exception as exc:
             log.info("ws.write_failed", connection=self.id, error=type(exc).__name__)
             self.close(None)
+
+
+def _frame(payload: str) -> bytes:
+    """A push's shared frame, or a frame built for this one answer."""
+    return payload.frame if type(payload) is Outgoing else text_frame(payload.encode())

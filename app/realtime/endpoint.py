@@ -31,6 +31,7 @@ from app.realtime.protocol import (
 )
 from app.realtime.registry import COMMANDS, Context
 from app.realtime.runtime import Realtime, origin_of
+from app.realtime.wire import wire_of
 
 log = structlog.get_logger()
 router = APIRouter()
@@ -157,6 +158,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         queue_size=limits.send_queue,
         rate=limits.rate_per_second,
         burst=limits.rate_burst,
+        wire=wire_of(websocket.scope),
     )
     rt.connections.add(conn)
     writer = asyncio.create_task(conn.writer(), name=f"ws.writer.{conn.id}")

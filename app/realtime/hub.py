@@ -14,12 +14,18 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 
+from app.realtime.protocol import Outgoing
+
 log = structlog.get_logger()
 
 Listener = Callable[[str, str], None]
-"""Called with (channel, payload) for every message on a subscribed channel; must not block."""
+"""Called with (channel, payload) for every message on a subscribed channel; must not block.
+
+The payload (an `Outgoing`) is one object shared by every listener of the message: decoded
+once, and framed for websockets once, on first use."""
 
 DEFAULT_PREFIX = "expohall:"
+MAX_OUTBOX = 10_000  # publishes waiting for Redis; beyond, they are dropped (and logged)
 
 
 class Backend:
@@ -65,6 +71,10 @@ class RedisBackend(Backend):
         self._ready = asyncio.Event()
         self._closing = False
         self._pubsub: PubSub | None = None
+        # Publishes queued while a pipeline is in flight go together in the next one.
+        self._outbox: list[tuple[str, bytes]] = []
+        self._batch_done: asyncio.Future[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
         self._publisher = aioredis.Redis.from_url(
             self.url,
             socket_connect_timeout=2,
@@ -91,6 +101,11 @@ class RedisBackend(Backend):
 
     async def disconnect(self) -> None:
         self._closing = True
+        if self._flusher is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._flusher), timeout=5)
+            except (TimeoutError, asyncio.CancelledError):
+                self._flusher.cancel()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -110,11 +125,43 @@ class RedisBackend(Backend):
         await self._send("unsubscribe", channel)
 
     async def publish(self, channel: str, data: bytes) -> None:
+        """Publish in call order; returns once Redis took it (or it failed, which is logged).
+
+        One pipeline at a time: what is queued while one is in flight goes in the next, so a
+        burst costs a few round trips and one connection rather than one each.
+        """
+        if len(self._outbox) >= MAX_OUTBOX:
+            log.warning("hub.publish_dropped", channel=channel, queued=len(self._outbox))
+            return
+        self._outbox.append((self.prefix + channel, data))
+        if self._batch_done is None:
+            self._batch_done = asyncio.get_running_loop().create_future()
+        done = self._batch_done
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush(), name="hub.redis.publish")
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
         try:
-            await self._publisher.publish(self.prefix + channel, data)
-        except (RedisError, OSError) as exc:
-            # The message is already stored; clients catch up on `realtime.resync`.
-            log.warning("hub.publish_failed", channel=channel, error=str(exc))
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                done, self._batch_done = self._batch_done, None
+                try:
+                    async with self._publisher.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                except (RedisError, OSError) as exc:
+                    # The messages are already stored; clients catch up on `realtime.resync`.
+                    log.warning("hub.publish_failed", messages=len(batch), error=str(exc))
+                finally:
+                    if done is not None and not done.done():
+                        done.set_result(None)
+        finally:
+            self._flusher = None
+            if self._batch_done is not None:  # cancelled: release whoever still waits
+                self._batch_done.set_result(None)
+                self._batch_done = None
 
     async def _send(self, command: str, channel: str) -> None:
         pubsub = self._pubsub
@@ -230,7 +277,7 @@ class Hub:
         listeners = self._listeners.get(channel)
         if not listeners:
             return
-        payload = data.decode()
+        payload = Outgoing.of(data)
         for listener in tuple(listeners):
             try:
                 listener(channel, payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Annotated, Final
 
 import orjson
@@ -115,3 +116,33 @@ def error(frame_id: FrameId, exc: AppError) -> str:
 def push(event: str, body: object) -> bytes:
     """A server push, serialised once and shared by every recipient."""
     return orjson.dumps([event, None, body])
+
+
+def text_frame(data: bytes) -> bytes:
+    """`data` (UTF-8) as one unmasked, uncompressed websocket text frame (RFC 6455 5.2)."""
+    size = len(data)
+    if size < 126:
+        return bytes((0x81, size)) + data
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + data
+    return struct.pack("!BBQ", 0x81, 127, size) + data
+
+
+class Outgoing(str):
+    """A pushed frame's JSON text, shared by every recipient; its websocket frame is built once."""
+
+    _data: bytes | None = None
+    _frame: bytes | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> Outgoing:
+        out = cls(data.decode())
+        out._data = data
+        return out
+
+    @property
+    def frame(self) -> bytes:
+        frame = self._frame
+        if frame is None:
+            frame = self._frame = text_frame(self._data or self.encode())
+        return frame

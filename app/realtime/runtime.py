@@ -13,7 +13,7 @@ from app.config import Settings
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 from app.realtime.presence_store import PresenceStore
-from app.realtime.protocol import push
+from app.realtime.protocol import Outgoing, push
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Limits:
     presence_sweep: float = 10.0
 
 
-RESYNC = push("realtime.resync", {}).decode()
+RESYNC = Outgoing.of(push("realtime.resync", {}))
 
 
 @dataclass

@@ -37,7 +37,7 @@ async def _listen(app: FastAPI, db: AsyncSession, exhibitor_id: int) -> Inbox:
     inbox: Inbox = []
 
     def listener(_channel: str, payload: str) -> None:
-        event, _id, body = orjson.loads(payload)
+        event, _id, body = orjson.loads(str(payload))
         inbox.append((event, body))
 
     await realtime_of(app).hub.subscribe(channels.staff(exhibitor_id), listener)

@@ -90,6 +90,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--ws",  # as `expohall serve` does
+                "app.realtime.wire:FanoutProtocol",
             ],
             env=env,
             stdout=out,

@@ -7,11 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.leads.errors import InvalidRules
-from app.leads.models import Lead, LeadTransition
+from app.leads.models import Activity, Lead, LeadTransition
 from app.leads.rescore import RescoreProgress, rescore_event
 from app.leads.rules import ExhibitorOverride, Ruleset
-from app.leads.service import record
-from app.leads.versions import current_rules, save_rules
+from app.leads.scoring import score
+from app.leads.service import fact_of, profile_of, record
+from app.leads.state import TOP_REASONS, is_full
+from app.leads.versions import current_rules, override_for, save_rules
 from tests.factories import make_account, make_event, make_exhibitor, make_registration
 
 
@@ -137,3 +139,56 @@ async def test_recording_after_a_rules_change_rebuilds_the_lead_once(db: AsyncSe
     # Both visits are on the same booth-day: the rebuilt state counts the first one, at 10.
     assert lead.rules_version == 1
     assert lead.engagement == pytest.approx(10, abs=1e-3)  # decayed by the seconds in between
+
+
+async def test_activity_after_a_rescore_rebuilds_the_stub_state_to_the_full_recompute(
+    db: AsyncSession,
+) -> None:
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    reg = await make_registration(db, event)
+    for n in range(3):
+        await record(
+            db,
+            event=event,
+            registration=reg,
+            type="booth.dwell",
+            value=120.0 * (n + 1),
+            exhibitor_id=acme.id,
+            idempotency_key=f"d{n}",
+        )
+    rules = Ruleset().model_dump()
+    rules["half_life_days"] = 10
+    await save_rules(
+        db, event=event, ruleset=Ruleset.model_validate(rules), overrides={}, actor=None
+    )
+    await rescore_event(db, event=event)
+    acme_id = acme.id
+    for lead in [o for o in db.identity_map.values() if isinstance(o, Lead)]:
+        db.expire(lead)  # as a new request would read them
+    stored = (await db.execute(select(Lead.state).where(Lead.exhibitor_id.is_(None)))).scalar_one()
+    assert not is_full(stored)  # the rescore writes only the recycle instant
+    result = await record(
+        db,
+        event=event,
+        registration=reg,
+        type="resource.download",
+        exhibitor_id=acme_id,
+        idempotency_key="r",
+    )
+    current = await current_rules(db, event)
+    logged = (await db.execute(select(Activity).order_by(Activity.id))).scalars().all()
+    for lead in result.leads:
+        assert is_full(lead.state)
+        full = score(
+            profile_of(reg),
+            [fact_of(a) for a in logged],
+            current.ruleset,
+            None
+            if lead.exhibitor_id is None
+            else await override_for(db, current, lead.exhibitor_id),
+            lead.updated_at,
+            top=TOP_REASONS,
+        )
+        assert lead.engagement == pytest.approx(full.engagement)
+        assert lead.cell == full.cell

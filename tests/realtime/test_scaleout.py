@@ -78,7 +78,7 @@ class Worker:
                     "--port",
                     str(self.port),
                     "--ws",
-                    "websockets-sansio",
+                    "app.realtime.wire:FanoutProtocol",
                 ],
                 env=env,
                 stdout=out,

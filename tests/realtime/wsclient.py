@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.auth.deps import SESSION_COOKIE
+from app.realtime.wire import FanoutProtocol
 
 ORIGIN = "http://127.0.0.1:8000"  # the test settings' base_url
 
@@ -36,7 +37,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         port=port,
         lifespan="off",
         log_level="warning",
-        ws="websockets-sansio",
+        ws=FanoutProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -1,0 +1,49 @@
+"""The worker stays out of the way: an idle poll reads, events nobody listens to are cleared
+in one statement, and old dispatched events are forgotten."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import utcnow
+from app.integrations.worker import due, prune, run_once
+from app.leads.models import LeadEvent
+from app.leads.service import record
+from tests.factories import make_event, make_exhibitor, make_registration
+
+
+async def _undispatched(db: AsyncSession) -> int:
+    query = select(func.count()).where(LeadEvent.dispatched_at.is_(None))
+    return int((await db.execute(query)).scalar_one())
+
+
+async def test_events_nobody_listens_to_are_cleared_and_later_pruned(
+    app: FastAPI, db: AsyncSession, settings: Settings
+) -> None:
+    sessionmaker = app.state.sessionmaker
+    assert await due(sessionmaker) == (False, False, False)
+    assert await run_once(sessionmaker, settings) == 0
+
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    for n in range(3):
+        reg = await make_registration(db, event)
+        await record(db, event=event, registration=reg, type="booth.visit",
+                     exhibitor_id=acme.id, idempotency_key=f"v{n}")  # fmt: skip
+    await db.commit()
+    assert await _undispatched(db) == 6  # a new event lead and exhibitor lead each
+    assert await due(sessionmaker) == (True, False, False)
+
+    assert await run_once(sessionmaker, settings) == 6
+    assert await _undispatched(db) == 0
+    assert await due(sessionmaker) == (False, False, False)
+
+    # A week later the dispatched events go; younger ones stay.
+    assert await prune(sessionmaker, now=utcnow() + dt.timedelta(days=6)) == 0
+    assert await prune(sessionmaker, now=utcnow() + dt.timedelta(days=8)) == 6
+    assert (await db.execute(select(func.count()).select_from(LeadEvent))).scalar_one() == 0
