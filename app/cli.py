@@ -151,7 +151,7 @@ async def _export(
     from app.db import make_engine, make_sessionmaker
     from app.errors import Invalid, NotFound
     from app.events.models import Event
-    from app.leads.export_api import export_stream, preset_named
+    from app.leads.export_presets import export_stream, preset_named
     from app.leads.export_rows import ExportFilter, exhibitor_by_slug
     from app.leads.exporters import EXPORTERS, exporter_for, write_atomically
 

@@ -2,10 +2,14 @@
 
     .venv/bin/python -m bench.leads_export                 # 50,000 attendees, 100,000 leads
     .venv/bin/python -m bench.leads_export --attendees 5000  # a quick run
+    .venv/bin/python -m bench.leads_export --postgres postgresql+asyncpg://postgres@127.0.0.1/postgres
 
-SQLite in a temporary file, built by the migrations. One event, 10 exhibitors; each attendee
-has an event-level lead and one exhibitor lead (so 2 x --attendees leads), three reasons each,
-and three activities at that exhibitor's booth (1.5 activities per lead on average).
+SQLite in a temporary file (or, with --postgres, a database created on that server and dropped
+afterwards), built by the migrations. One event, 10 exhibitors; each attendee has an
+event-level lead and one exhibitor lead (so 2 x --attendees leads), three reasons each, and
+three activities at that exhibitor's booth (1.5 activities per lead on average). Every lead
+has the same three reasons unless --distinct-reasons gives each lead its own points (the
+exporter then cannot reuse the text of one lead's reasons for the next).
 
 (a) HTTP: a real uvicorn subprocess (`uvicorn app.asgi:app`, one worker, started afresh for
     each format so that its peak memory is that format's); httpx streams
@@ -14,14 +18,15 @@ and three activities at that exhibitor's booth (1.5 activities per lead on avera
     memory (VmHWM of the process) are measured.
 (b) CLI: `expohall export --event ... --format ... --output FILE` as a subprocess; seconds
     and its peak resident memory (VmHWM, polled every 20 ms until it exits).
-(c) Reference, same run: `sqlite3 -csv` dumps the same leads joined with their registrations
-    (no activity counts, no reasons) to a file.
+(c) Reference, same run: `sqlite3 -csv` (PostgreSQL: `psql -c "COPY ... TO STDOUT CSV"`) dumps
+    the same leads joined with their registrations (no activity counts, no reasons) to a file.
 The output of every run is checked: 100,000 data rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -37,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert
+from sqlalchemy import Connection, create_engine, insert, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.auth.models import Account, ApiToken
 from app.auth.security import digest
@@ -57,114 +63,132 @@ TARGETS = {"csv_seconds": 1.5, "csv_first_byte_ms": 200, "xlsx_seconds": 20, "pe
 VENV = Path(sys.executable).parent
 
 
-def fill(path: Path, attendees: int) -> int:
+def fill(url: str, attendees: int, *, distinct_reasons: bool = False) -> int:
     """The event, its exhibitors, attendees, leads and activities; returns the lead count."""
-    engine = create_engine(f"sqlite:///{path}")
+    if url.startswith("sqlite"):
+        engine = create_engine(url.replace("+aiosqlite", ""))
+        with engine.begin() as conn:
+            leads = _fill(conn, attendees, distinct_reasons)
+        engine.dispose()
+        return leads
+
+    async def fill_async() -> int:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            leads = await conn.run_sync(_fill, attendees, distinct_reasons)
+            # Statistics as autovacuum would soon gather them: without, the planner takes
+            # the tables for empty and scans every activity of the event for each chunk.
+            await conn.execute(text("ANALYZE"))
+        await engine.dispose()
+        return leads
+
+    return asyncio.run(fill_async())
+
+
+def _fill(conn: Connection, attendees: int, distinct_reasons: bool) -> int:
     rng = random.Random(7)
-    with engine.begin() as conn:
-        event_id = conn.execute(
-            insert(Event).values(
-                slug=SLUG, name="Bench Expo", starts_at=NOW, ends_at=NOW + dt.timedelta(days=2)
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(
-            insert(Exhibitor),
-            [
-                {"event_id": event_id, "slug": f"ex-{i}", "name": f"Exhibitor {i}"}
-                for i in range(1, EXHIBITORS + 1)
-            ],
+    event_id = conn.execute(
+        insert(Event).values(
+            slug=SLUG, name="Bench Expo", starts_at=NOW, ends_at=NOW + dt.timedelta(days=2)
         )
-        conn.execute(
-            insert(Booth), [{"event_id": event_id, "exhibitor_id": i} for i in range(1, 11)]
+    ).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(
+        insert(Exhibitor),
+        [
+            {"event_id": event_id, "slug": f"ex-{i}", "name": f"Exhibitor {i}"}
+            for i in range(1, EXHIBITORS + 1)
+        ],
+    )
+    conn.execute(insert(Booth), [{"event_id": event_id, "exhibitor_id": i} for i in range(1, 11)])
+    account_id = conn.execute(
+        insert(Account).values(email="organizer@bench.example", display_name="Organizer")
+    ).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(insert(Role).values(event_id=event_id, account_id=account_id, role="organizer"))
+    conn.execute(
+        insert(ApiToken).values(
+            account_id=account_id, name="bench", prefix=TOKEN[:12], token_hash=digest(TOKEN)
         )
-        account_id = conn.execute(
-            insert(Account).values(email="organizer@bench.example", display_name="Organizer")
-        ).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(
-            insert(Role).values(event_id=event_id, account_id=account_id, role="organizer")
-        )
-        conn.execute(
-            insert(ApiToken).values(
-                account_id=account_id, name="bench", prefix=TOKEN[:12], token_hash=digest(TOKEN)
-            )
-        )
-        conn.execute(
-            insert(Registration),
-            [
+    )
+    conn.execute(
+        insert(Registration),
+        [
+            {
+                "event_id": event_id,
+                "email": f"attendee{n}@example.com",
+                "first_name": f"First{n}",
+                "last_name": f"Last{n}",
+                "company": f"Company {n % 997}",
+                "job_title": '=HYPERLINK("x")' if n % 500 == 0 else "Head of Buying",
+                "phone": "+44 20 7946 0958",
+                "job_level": "director",
+                "company_type": "end_user",
+                "company_size": "201-1000",
+                "industry": "software",
+                "country": "GB",
+                "budget": "approved",
+                "timeframe": "3_6m",
+                "consent_share_at": NOW,
+            }
+            for n in range(1, attendees + 1)
+        ],
+    )
+    base: list[dict[str, Any]] = [
+        {"rule": "info", "points": 15.0, "label": "requested info", "dimension": "engagement"},
+        {
+            "rule": "dl",
+            "points": 5.0,
+            "label": "downloaded 'Pricing'",
+            "dimension": "engagement",
+        },
+        {
+            "rule": "visit",
+            "points": 2.0,
+            "label": "visited the booth",
+            "dimension": "engagement",
+        },
+    ]
+    leads: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    for n in range(1, attendees + 1):
+        ex = n % EXHIBITORS + 1
+        for scope, exhibitor in ((0, None), (ex, ex)):
+            reasons = base
+            if distinct_reasons:  # points that differ from every other lead's
+                step = (2 * n + (scope > 0)) / 1e6
+                reasons = [{**r, "points": r["points"] + step} for r in base]
+            leads.append(
                 {
                     "event_id": event_id,
-                    "email": f"attendee{n}@example.com",
-                    "first_name": f"First{n}",
-                    "last_name": f"Last{n}",
-                    "company": f"Company {n % 997}",
-                    "job_title": '=HYPERLINK("x")' if n % 500 == 0 else "Head of Buying",
-                    "phone": "+44 20 7946 0958",
-                    "job_level": "director",
-                    "company_type": "end_user",
-                    "company_size": "201-1000",
-                    "industry": "software",
-                    "country": "GB",
-                    "budget": "approved",
-                    "timeframe": "3_6m",
-                    "consent_share_at": NOW,
+                    "registration_id": n,
+                    "exhibitor_id": exhibitor,
+                    "scope": scope,
+                    "fit": 75.0,
+                    "grade": "A",
+                    "engagement": round(rng.uniform(0, 100), 1),
+                    "tier": rng.randint(1, 4),
+                    "cell": "A2",
+                    "stage": "mql",
+                    "mql_at": NOW,
+                    "last_activity_at": NOW,
+                    "contributions": reasons,
+                    "state": {},
                 }
-                for n in range(1, attendees + 1)
-            ],
-        )
-        reasons = [
-            {"rule": "info", "points": 15.0, "label": "requested info", "dimension": "engagement"},
-            {
-                "rule": "dl",
-                "points": 5.0,
-                "label": "downloaded 'Pricing'",
-                "dimension": "engagement",
-            },
-            {
-                "rule": "visit",
-                "points": 2.0,
-                "label": "visited the booth",
-                "dimension": "engagement",
-            },
-        ]
-        leads: list[dict[str, Any]] = []
-        activities: list[dict[str, Any]] = []
-        for n in range(1, attendees + 1):
-            ex = n % EXHIBITORS + 1
-            for scope, exhibitor in ((0, None), (ex, ex)):
-                leads.append(
-                    {
-                        "event_id": event_id,
-                        "registration_id": n,
-                        "exhibitor_id": exhibitor,
-                        "scope": scope,
-                        "fit": 75.0,
-                        "grade": "A",
-                        "engagement": round(rng.uniform(0, 100), 1),
-                        "tier": rng.randint(1, 4),
-                        "cell": "A2",
-                        "stage": "mql",
-                        "mql_at": NOW,
-                        "last_activity_at": NOW,
-                        "contributions": reasons,
-                        "state": {},
-                    }
-                )
-            for k, type_ in enumerate(("booth.visit", "booth.dwell", "resource.download")):
-                activities.append(
-                    {
-                        "event_id": event_id,
-                        "registration_id": n,
-                        "exhibitor_id": ex,
-                        "type": type_,
-                        "at": NOW,
-                        "value": 120.0 if type_ == "booth.dwell" else None,
-                        "meta": {},
-                        "idempotency_key": f"a{n}-{k}",
-                    }
-                )
-        conn.execute(insert(Lead), leads)
-        conn.execute(insert(Activity), activities)
-    engine.dispose()
+            )
+        for k, type_ in enumerate(("booth.visit", "booth.dwell", "resource.download")):
+            activities.append(
+                {
+                    "event_id": event_id,
+                    "registration_id": n,
+                    "exhibitor_id": ex,
+                    "type": type_,
+                    "at": NOW,
+                    "value": 120.0 if type_ == "booth.dwell" else None,
+                    "meta": {},
+                    "idempotency_key": f"a{n}-{k}",
+                }
+            )
+    conn.execute(insert(Lead), leads)
+    conn.execute(insert(Activity), activities)
     return len(leads)
 
 
@@ -174,10 +198,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def env_for(db: Path) -> dict[str, str]:
+def env_for(url: str) -> dict[str, str]:
     return {
         **os.environ,
-        "EXPOHALL_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "EXPOHALL_DATABASE_URL": url,
         "EXPOHALL_SECRET_KEY": SECRET,
         "EXPOHALL_LOG_LEVEL": "WARNING",
     }
@@ -193,20 +217,22 @@ def peak_mib(pid: int) -> float:
 def data_rows(fmt: str, path: Path) -> int:
     if fmt == "xlsx":
         with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as sheet:
-            count = 0
+            count, tail = 0, b""
             while chunk := sheet.read(1 << 20):
-                count += chunk.count(b"<row ")
+                data = tail + chunk  # a "<row " cut in two by the read is counted once
+                count += data.count(b"<row ")
+                tail = data[-4:]
         return count - 1
     with path.open("rb") as fh:
         lines = sum(1 for _ in fh)
     return lines - (0 if fmt == "jsonl" else 1)
 
 
-def http_export(db: Path, fmt: str, out: Path) -> dict[str, Any]:
+def http_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen(
         [str(VENV / "uvicorn"), "app.asgi:app", "--port", str(port), "--log-level", "warning"],
-        env=env_for(db),
+        env=env_for(url),
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -246,11 +272,11 @@ def http_export(db: Path, fmt: str, out: Path) -> dict[str, Any]:
         server.wait(10)
 
 
-def cli_export(db: Path, fmt: str, out: Path) -> dict[str, Any]:
+def cli_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
     start = time.perf_counter()
     args = ["--event", SLUG, "--format", fmt, "--output", str(out)]
     proc = subprocess.Popen(
-        [str(VENV / "expohall"), "export", *args], env=env_for(db), stdout=subprocess.DEVNULL
+        [str(VENV / "expohall"), "export", *args], env=env_for(url), stdout=subprocess.DEVNULL
     )
     # Peak memory from the child's VmHWM, read until it exits: its rusage maxrss would start
     # at this (bigger) process's size, inherited across fork.
@@ -278,18 +304,29 @@ LEFT JOIN exhibitors e ON e.id = l.exhibitor_id ORDER BY l.id
 """
 
 
-def reference(db: Path, out: Path) -> dict[str, Any]:
-    sqlite3 = shutil.which("sqlite3")
+def reference(url: str, out: Path) -> dict[str, Any]:
     start = time.perf_counter()
-    if sqlite3 is not None:
+    if not url.startswith("sqlite"):
+        u = make_url(url)
+        psql = [
+            "psql", "-X", "-q", "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
+            "-U", u.username or "postgres", "-d", u.database or "postgres",
+            "-c", f"COPY ({REFERENCE_SQL}) TO STDOUT WITH CSV",
+        ]  # fmt: skip
         with out.open("wb") as fh:
-            subprocess.run([sqlite3, "-csv", str(db), REFERENCE_SQL], stdout=fh, check=True)
+            subprocess.run(psql, stdout=fh, check=True)
+        tool = "psql COPY TO STDOUT CSV"
+    elif (sqlite3 := shutil.which("sqlite3")) is not None:
+        with out.open("wb") as fh:
+            subprocess.run(
+                [sqlite3, "-csv", sqlite_path(url), REFERENCE_SQL], stdout=fh, check=True
+            )
         tool = "sqlite3 -csv"
     else:  # the CLI is missing: Python's sqlite3 module and csv writer instead
         import csv
         import sqlite3 as sqlite
 
-        with sqlite.connect(db) as conn, out.open("w", newline="") as fh:
+        with sqlite.connect(sqlite_path(url)) as conn, out.open("w", newline="") as fh:
             csv.writer(fh).writerows(conn.execute(REFERENCE_SQL))
         tool = "python sqlite3 module + csv"
     seconds = time.perf_counter() - start
@@ -298,46 +335,81 @@ def reference(db: Path, out: Path) -> dict[str, Any]:
     return {"tool": tool, "seconds": round(seconds, 3), "rows": rows}
 
 
+def sqlite_path(url: str) -> str:
+    return url.split(":///", 1)[1]
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
+    upgrade(url)
+    start = time.perf_counter()
+    leads = fill(url, args.attendees, distinct_reasons=args.distinct_reasons)
+    figures: dict[str, Any] = {
+        "database": make_url(url).get_backend_name(),
+        "leads": leads,
+        "distinct_reasons": args.distinct_reasons,
+        "fill_seconds": round(time.perf_counter() - start, 1),
+        "load_average_1m_at_start": os.getloadavg()[0],
+    }
+    figures["reference"] = reference(url, folder / "reference.csv")
+    formats = tuple(args.formats)
+    for fmt in formats:
+        figures[f"http_{fmt}"] = http_export(url, fmt, folder / f"http.{fmt}")
+    for fmt in formats:
+        figures[f"cli_{fmt}"] = cli_export(url, fmt, folder / f"cli.{fmt}")
+    for fmt in formats:
+        for way in ("http", "cli"):
+            if figures[f"{way}_{fmt}"]["rows"] != leads:
+                raise SystemExit(f"{way} {fmt}: {figures[f'{way}_{fmt}']['rows']} rows")
+    peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in formats]
+    peaks += [figures[f"cli_{f}"]["peak_mib"] for f in formats]
+    figures["targets"] = TARGETS
+    met = {"peak_mib": max(peaks) <= TARGETS["peak_mib"]}
+    if "csv" in formats:
+        met["csv_seconds"] = figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"]
+        met["csv_first_byte_ms"] = (
+            figures["http_csv"]["first_byte_ms"] <= TARGETS["csv_first_byte_ms"]
+        )
+        figures["http_csv_over_reference"] = round(
+            figures["http_csv"]["seconds"] / figures["reference"]["seconds"], 1
+        )
+    if "xlsx" in formats:
+        met["xlsx_seconds"] = figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"]
+    figures["met"] = met
+    figures["load_average_1m_at_end"] = os.getloadavg()[0]
+    figures["http_client"] = "httpx over TCP against a uvicorn subprocess (1 worker)"
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--attendees", type=int, default=50_000)
     parser.add_argument("--name", default="leads_export")
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
+    parser.add_argument("--distinct-reasons", action="store_true")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a server's URL (its postgres database) to bench on"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        db = folder / "bench.db"
-        upgrade(f"sqlite+aiosqlite:///{db}")
-        start = time.perf_counter()
-        leads = fill(db, args.attendees)
-        figures: dict[str, Any] = {
-            "leads": leads,
-            "fill_seconds": round(time.perf_counter() - start, 1),
-        }
-        figures["reference"] = reference(db, folder / "reference.csv")
-        formats = tuple(args.formats)
-        for fmt in formats:
-            figures[f"http_{fmt}"] = http_export(db, fmt, folder / f"http.{fmt}")
-        for fmt in formats:
-            figures[f"cli_{fmt}"] = cli_export(db, fmt, folder / f"cli.{fmt}")
-        for fmt in formats:
-            for way in ("http", "cli"):
-                if figures[f"{way}_{fmt}"]["rows"] != leads:
-                    raise SystemExit(f"{way} {fmt}: {figures[f'{way}_{fmt}']['rows']} rows")
-        peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in formats]
-        peaks += [figures[f"cli_{f}"]["peak_mib"] for f in formats]
-        figures["targets"] = TARGETS
-        met = {"peak_mib": max(peaks) <= TARGETS["peak_mib"]}
-        if "csv" in formats:
-            met["csv_seconds"] = figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"]
-            met["csv_first_byte_ms"] = (
-                figures["http_csv"]["first_byte_ms"] <= TARGETS["csv_first_byte_ms"]
-            )
-        if "xlsx" in formats:
-            met["xlsx_seconds"] = figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"]
-        figures["met"] = met
-        figures["load_average_1m_at_end"] = os.getloadavg()[0]
-        figures["http_client"] = "httpx over TCP against a uvicorn subprocess (1 worker)"
+        if args.postgres is None:
+            figures = measure(f"sqlite+aiosqlite:///{folder / 'bench.db'}", folder, args)
+        else:
+            admin = make_url(args.postgres)
+            name = f"bench_leads_export_{os.getpid()}"
+            asyncio.run(_admin(args.postgres, f"CREATE DATABASE {name}"))
+            try:
+                url = admin.set(database=name).render_as_string(hide_password=False)
+                figures = measure(url, folder, args)
+            finally:
+                asyncio.run(_admin(args.postgres, f"DROP DATABASE {name} WITH (FORCE)"))
     save(args.name, figures)
     print(json.dumps(figures["met"]))
 

@@ -89,6 +89,7 @@ def test_serve_starts_once_migrated(expohall: Cli, served: list[dict[str, object
             "reload": False,
             "proxy_headers": True,
             "log_level": "warning",
+            "ws": "app.realtime.wire:FanoutProtocol",
         }
     ]
 

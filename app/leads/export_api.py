@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Member, Membership, Organizer
 from app.db import DbSession, utcnow
-from app.errors import Invalid, NotFound
+from app.errors import NotFound
 from app.leads.export_models import ExportMapping
-from app.leads.export_presets import PRESETS, Preset, invalid_columns, mapping_preset
+from app.leads.export_presets import (
+    InvalidExport,
+    Preset,
+    export_stream,
+    invalid_columns,
+    preset_named,
+)
 from app.leads.export_rows import (
     ExportFilter,
     count_rows,
     exhibitor_by_slug,
     scoped,
-    stream_rows,
 )
 from app.leads.exporters import EXPORTERS, Exporter, exporter_for
 from app.leads.vocab import BUYING_STAGES, CELLS, LIFECYCLE
@@ -43,10 +48,6 @@ FILTER_KEYS = (
     "active_to",
 )
 GRADE_CHOICES = ("A", "B", "C", "D", "F")
-
-
-class InvalidExport(Invalid):
-    code = "leads.invalid_export"
 
 
 def parse_filters(
@@ -119,33 +120,10 @@ async def resolve(
     return scoped(member, f, exhibitor_id), errors
 
 
-async def preset_named(db: AsyncSession, event_id: int, identifier: str) -> Preset:
-    if identifier.startswith("mapping:"):
-        name = identifier.removeprefix("mapping:")
-        row = (
-            await db.execute(
-                select(ExportMapping).where(
-                    ExportMapping.event_id == event_id, ExportMapping.name == name
-                )
-            )
-        ).scalar_one_or_none()
-        if row is not None:
-            return mapping_preset(row.name, row.columns)
-    elif identifier in PRESETS:
-        return PRESETS[identifier]
-    raise InvalidExport(f"Unknown preset {identifier!r}.", field="preset")
-
-
 def filename(member: Membership, preset: Preset, exporter: Exporter) -> str:
     day = utcnow().date().isoformat()
     name = preset.identifier.replace(":", "-").replace("/", "-").replace('"', "")
     return f"{member.event.slug}-leads-{name}-{day}.{exporter.extension}"
-
-
-def export_stream(
-    engine: AsyncEngine, f: ExportFilter, preset: Preset, exporter: Exporter
-) -> AsyncIterator[bytes]:
-    return exporter.stream(preset.header, preset.rows(stream_rows(engine, f)))
 
 
 @router.get("/events/{slug}/leads/export")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from app.leads.export_rows import FIELDS, Cell, Row
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.errors import Invalid
+from app.leads.export_models import ExportMapping
+from app.leads.export_rows import FIELDS, Cell, ExportFilter, Row, stream_batches
+from app.leads.exporters import Exporter
 
 NOT_PROVIDED = "[not provided]"
 
@@ -55,6 +61,19 @@ class Preset:
         async for row in source:
             if self.keep(row):
                 yield [get(row) for get in getters]
+
+    async def batches(
+        self, source: AsyncIterable[Sequence[Row]]
+    ) -> AsyncIterator[Sequence[Sequence[Cell]]]:
+        """`rows`, a batch at a time."""
+        if self.identifier == "full":
+            async for batch in source:
+                yield batch
+            return
+        getters = [c.value for c in self.columns]
+        keep = self.keep
+        async for batch in source:
+            yield [[get(row) for get in getters] for row in batch if keep(row)]
 
 
 FULL = Preset("full", "Expohall (every column)", tuple(Column(f, _field(f)) for f in FULL_FIELDS))
@@ -154,3 +173,34 @@ def invalid_columns(columns: Sequence[Mapping[str, str]]) -> list[str]:
         if not str(column.get("header", "")).strip():
             problems.append(f"Column {index}: the header is empty.")
     return problems
+
+
+class InvalidExport(Invalid):
+    code = "leads.invalid_export"
+
+
+async def preset_named(db: AsyncSession, event_id: int, identifier: str) -> Preset:
+    """A built-in preset, or "mapping:NAME" for the event's saved mapping NAME."""
+    if identifier.startswith("mapping:"):
+        name = identifier.removeprefix("mapping:")
+        row = (
+            await db.execute(
+                select(ExportMapping).where(
+                    ExportMapping.event_id == event_id, ExportMapping.name == name
+                )
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            return mapping_preset(row.name, row.columns)
+    elif identifier in PRESETS:
+        return PRESETS[identifier]
+    raise InvalidExport(f"Unknown preset {identifier!r}.", field="preset")
+
+
+def export_stream(
+    engine: AsyncEngine, f: ExportFilter, preset: Preset, exporter: Exporter
+) -> AsyncIterator[bytes]:
+    """The export file's bytes (HTTP and CLI alike): rows, then the preset's columns, then
+    the format; timestamps come as text when the format writes them as text."""
+    rows = stream_batches(engine, f, text_dates=exporter.text_dates)
+    return exporter.stream_batches(preset.header, preset.batches(rows))

@@ -6,6 +6,7 @@ import csv
 import io
 
 import httpx
+import openpyxl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import BoothConsent
@@ -129,6 +130,13 @@ async def test_browser_session_cookie_downloads_xlsx(
     assert response.status_code == 200
     assert response.content[:2] == b"PK"
     assert response.headers["content-disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    rows = [r[:4] for r in sheet.iter_rows(values_only=True)]
+    assert rows == [
+        ("FirstName", "LastName", "Email", "Company"),
+        ("Ada", "Lovelace", "ada@example.com", "Analytical Engines Ltd"),
+    ]
 
 
 async def test_saved_mapping_exports_its_columns(

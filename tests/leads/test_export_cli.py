@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner, Result
@@ -64,6 +65,23 @@ async def test_cli_jsonl_with_a_preset(db: AsyncSession, database_url: str, tmp_
         "lead",
         "salesqualifiedlead",
     ]
+
+
+async def test_cli_xlsx_holds_the_full_rows(
+    db: AsyncSession, database_url: str, tmp_path: Path
+) -> None:
+    expo = await build_expo(db)
+    out = tmp_path / "all.xlsx"
+    result = await _run(database_url, "--event", "summit", "--format", "xlsx", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None
+    header, *rows = sheet.iter_rows(values_only=True)
+    ada = dict(zip(header, rows[0], strict=True))
+    assert ada["lead_id"] == expo.ada_acme.id
+    assert ada["top_reasons"] == full_row_of_ada_at_acme(expo)["top_reasons"]
+    assert [r[header.index("first_name")] for r in rows] == ["Ada", "Ada", "Grace", "Ada"]
+    assert _names(tmp_path) == ["all.xlsx"]
 
 
 async def test_cli_refuses_unknown_names_and_leaves_the_old_file(

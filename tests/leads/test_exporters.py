@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.booths.models import Exhibitor
 from app.events.models import Event, Registration
 from app.leads.export_presets import FULL, FULL_FIELDS, HUBSPOT, PRESETS, SALESFORCE, Preset
-from app.leads.export_rows import Cell, ExportFilter, stream_rows
-from app.leads.exporters import EXPORTERS, CSVExporter, exporter_for, neutralise
+from app.leads.export_rows import Cell, ExportFilter, reasons_text, stream_batches, stream_rows
+from app.leads.exporters import EXPORTERS, CSVExporter, exporter_for, iso, neutralise
 from app.leads.models import Activity, Lead, LeadTransition
 from tests.factories import (
     make_account,
@@ -350,3 +351,84 @@ async def test_export_xlsx_neutralises_formulas(value: str, expected: str) -> No
     assert cell.value == expected.replace("\x00", "").replace("\r", "\n")
     assert cell.data_type == "s"
     assert sheet["B2"].value == 7
+
+
+async def test_timestamps_formatted_by_the_database_match_iso(
+    app: FastAPI, db: AsyncSession
+) -> None:
+    expo = await build_expo(db)
+    expo.ada.consent_share_at = dt.datetime(2026, 6, 1, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    expo.ada_acme.last_activity_at = dt.datetime(1999, 12, 31, 0, 0, 1, 5, tzinfo=dt.UTC)
+    await db.commit()
+    f = ExportFilter(expo.event.id)
+    as_datetimes = [r async for r in stream_rows(app.state.engine, f)]
+    as_text = [r async for r in stream_rows(app.state.engine, f, text_dates=True)]
+    assert as_text == [
+        tuple(iso(v) if isinstance(v, dt.datetime) else v for v in row) for row in as_datetimes
+    ]
+    assert as_text[0][FULL_FIELDS.index("consent_share_at")] == "2026-06-01T23:59:59Z"
+    assert as_text[0][FULL_FIELDS.index("last_activity_at")] == "1999-12-31T00:00:01Z"
+
+
+async def test_export_stopped_early_returns_its_connection(app: FastAPI, db: AsyncSession) -> None:
+    expo = await build_expo(db)
+    batches = stream_batches(app.state.engine, ExportFilter(expo.event.id), chunk=1)
+    first = await anext(batches)  # the second chunk is being read meanwhile
+    await batches.aclose()
+    assert [row[0] for row in first] == [expo.ada_acme.id]
+    assert app.state.engine.pool.checkedout() == 0
+
+
+def test_reasons_keep_their_order_when_equally_strong() -> None:
+    contributions = [
+        {"label": "a", "points": 5.0},
+        {"label": "b", "points": -5.0},
+        {"label": "zero", "points": 0.0},
+        {"label": "c", "points": 5},
+        {"label": "d", "points": 12.5},
+    ]
+    assert reasons_text(contributions) == "d (+12.5); a (+5); b (-5)"
+
+
+async def _rows_of(*rows: Sequence[Cell]) -> AsyncIterator[Sequence[Cell]]:
+    for row in rows:
+        yield row
+
+
+async def test_xlsx_user_text_stays_text() -> None:
+    texts = ["00123", "1e5", "TRUE", "2026-06-01", "  padded  ", "a < b & c > d", "x\x07y"]
+    exporter = exporter_for("xlsx")
+    assert exporter is not None
+    data = b"".join([c async for c in exporter.stream(texts, _rows_of(texts, ["", None, 3.5]))])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    header, row, other = [list(r) for r in sheet.iter_rows()]
+    assert [c.value for c in row] == [*texts[:-1], "xy"]  # a control character is dropped
+    assert {c.data_type for c in header + row} == {"s"}
+    assert [c.value for c in other[:3]] == [None, None, 3.5]
+
+
+async def test_xlsx_streams_before_the_last_row_and_breaks_if_interrupted() -> None:
+    done = False
+
+    async def rows() -> AsyncIterator[Sequence[Cell]]:
+        nonlocal done
+        for n in range(2500):
+            yield [n, f"lead {n}"]
+        done = True
+        raise ConnectionError("database went away")
+
+    exporter = exporter_for("xlsx")
+    assert exporter is not None
+    chunks: list[bytes] = []
+
+    async def download() -> None:
+        async for chunk in exporter.stream(["n", "name"], rows()):
+            assert not done
+            chunks.append(chunk)
+
+    with pytest.raises(ConnectionError):
+        await download()
+    assert len(chunks) == 3  # the header, then each batch of 1,000 rows as it comes
+    with pytest.raises(zipfile.BadZipFile):  # never a workbook that looks complete
+        zipfile.ZipFile(io.BytesIO(b"".join(chunks)))
