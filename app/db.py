@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import (
@@ -105,3 +105,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a browser following the redirect
 # after a form post always sees what the post wrote (the default would commit after).
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1, description="A row id")]
+"""A row id in a URL: beyond the id columns' range it is a clear 422, never a driver error."""

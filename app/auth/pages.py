@@ -26,7 +26,7 @@ from app.auth.schemas import (
 from app.auth.service import account as account_service
 from app.auth.service import api_token as api_token_service
 from app.config import Settings
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.templating import templates
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -234,6 +234,6 @@ async def create_token(request: Request, db: DbSession, account: CurrentAccount)
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, db: DbSession, account: CurrentAccount) -> Response:
+async def revoke_token(token_id: RowId, db: DbSession, account: CurrentAccount) -> Response:
     await api_token_service.revoke(db, account=account, token_id=token_id)
     return RedirectResponse("/account/tokens?done=revoked", status_code=303)

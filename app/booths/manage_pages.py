@@ -26,7 +26,7 @@ from app.booths import meetings as meeting_service
 from app.booths import resources as resource_service
 from app.booths.errors import BoothFieldsInvalid, BoothNotFound
 from app.booths.models import Booth, BuyingStage, Exhibitor, ResourceKind
-from app.db import DbSession, utcnow
+from app.db import DbSession, RowId, utcnow
 from app.errors import NotFound
 from app.events.vocab import COMPANY_SIZES
 from app.templating import templates
@@ -255,7 +255,7 @@ async def add_resource(request: Request, m: ManagedBooth, db: DbSession) -> Resp
 
 @router.post(BASE + "/resources/{resource_id}/delete")
 async def delete_resource(
-    request: Request, m: ManagedBooth, db: DbSession, resource_id: int
+    request: Request, m: ManagedBooth, db: DbSession, resource_id: RowId
 ) -> Response:
     found = await repo.resource_in_event(db, m.member.event.id, resource_id)
     if found is None or found[1].id != m.booth.id:
@@ -312,7 +312,7 @@ async def invite_staff(request: Request, m: ManagedBooth, db: DbSession) -> Resp
 
 
 @router.post(BASE + "/staff/{account_id}/remove")
-async def remove_staff(m: ManagedBooth, db: DbSession, account_id: int) -> Response:
+async def remove_staff(m: ManagedBooth, db: DbSession, account_id: RowId) -> Response:
     await service.remove_staff(
         db, event=m.member.event, exhibitor=m.exhibitor, account_id=account_id
     )
@@ -389,7 +389,7 @@ async def publish_slot(request: Request, m: ManagedBooth, db: DbSession) -> Resp
 
 
 @router.post(BASE + "/meetings/{slot_id}/delete")
-async def delete_slot(request: Request, m: ManagedBooth, db: DbSession, slot_id: int) -> Response:
+async def delete_slot(request: Request, m: ManagedBooth, db: DbSession, slot_id: RowId) -> Response:
     try:
         await meeting_service.remove_slot(db, exhibitor=m.exhibitor, slot_id=slot_id)
     except BoothFieldsInvalid as exc:

@@ -26,7 +26,7 @@ from app.booths.booth_view import (
 )
 from app.booths.errors import BoothFieldsInvalid, MeetingNotFound, SlotTaken
 from app.booths.models import Booth, Exhibitor, MeetingSlot
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Unauthenticated
 from app.events.lobby import Visit, VisitDep
 from app.events.models import Registration
@@ -118,7 +118,7 @@ async def _meeting(
 
 @router.get("/e/{slug}/meetings/{booking_id}", response_class=HTMLResponse)
 async def meeting_page(
-    request: Request, visit: VisitDep, db: DbSession, booking_id: int
+    request: Request, visit: VisitDep, db: DbSession, booking_id: RowId
 ) -> HTMLResponse:
     booking, slot, exhibitor, mine = await _meeting(db, visit, booking_id)
     staff = await db.get(Account, slot.staff_account_id) if slot.staff_account_id else None
@@ -138,7 +138,7 @@ async def meeting_page(
 
 @router.get("/e/{slug}/meetings/{booking_id}/invite.ics")
 async def meeting_ics(
-    request: Request, visit: VisitDep, db: DbSession, booking_id: int
+    request: Request, visit: VisitDep, db: DbSession, booking_id: RowId
 ) -> Response:
     from app.booths.ics import meeting_ics as build
 
@@ -166,7 +166,7 @@ async def meeting_ics(
 
 
 @router.post("/e/{slug}/meetings/{booking_id}/cancel")
-async def cancel_meeting(visit: VisitDep, db: DbSession, booking_id: int) -> Response:
+async def cancel_meeting(visit: VisitDep, db: DbSession, booking_id: RowId) -> Response:
     booking, _slot, exhibitor, mine = await _meeting(db, visit, booking_id)
     if booking.status != "cancelled":
         await meeting_service.cancel(db, booking=booking)

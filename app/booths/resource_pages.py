@@ -20,7 +20,7 @@ from app.booths.booth_view import (
 )
 from app.booths.errors import BoothNotFound
 from app.booths.models import Exhibitor, Resource, ResourceKind
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Unauthenticated
 from app.events.lobby import Visit, VisitDep
 from app.events.models import Registration
@@ -64,7 +64,9 @@ async def _gate(
 
 
 @router.get("/e/{slug}/resources/{resource_id}/download")
-async def download(request: Request, visit: VisitDep, db: DbSession, resource_id: int) -> Response:
+async def download(
+    request: Request, visit: VisitDep, db: DbSession, resource_id: RowId
+) -> Response:
     resource, exhibitor = await _resource(db, visit, resource_id)
     if resource.kind == ResourceKind.link or not resource.file_path:
         return see_other(f"/e/{visit.event.slug}/resources/{resource.id}/open")
@@ -84,7 +86,7 @@ async def download(request: Request, visit: VisitDep, db: DbSession, resource_id
 
 
 @router.get("/e/{slug}/resources/{resource_id}/open")
-async def open_link(visit: VisitDep, db: DbSession, resource_id: int) -> Response:
+async def open_link(visit: VisitDep, db: DbSession, resource_id: RowId) -> Response:
     """Follow a link (or linked video) resource; the click counts like a download."""
     resource, exhibitor = await _resource(db, visit, resource_id)
     target = service.safe_link(resource.url) if resource.url else None
@@ -104,7 +106,7 @@ async def open_link(visit: VisitDep, db: DbSession, resource_id: int) -> Respons
 async def video_progress(
     visit: VisitDep,
     db: DbSession,
-    resource_id: int,
+    resource_id: RowId,
     percent: Annotated[float, Form(ge=0, le=100)],
 ) -> Response:
     """The player's progress events (fetch with X-CSRF-Token): one activity per quarter."""

@@ -20,14 +20,13 @@ import enum
 from typing import Any
 
 import structlog
-from sqlalchemy import Column, ColumnElement, String, Table, Text, or_, select, update
+from sqlalchemy import Column, ColumnElement, String, Table, Text, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
 from app.db import utcnow
 from app.events import repository as repo
 from app.integrations.models import WebhookDelivery
-from app.leads.models import Lead, LeadEvent
 from app.models import Base
 
 log = structlog.get_logger()
@@ -45,6 +44,7 @@ PERSONAL_COLUMNS: dict[str, list[str]] = {
         "consent_marketing_at",
     ],
     "email_messages": ["to_address"],
+    "webhook_deliveries": ["body"],
 }
 # Table name -> the columns naming the person a row is about (overrides the detection).
 OWNER_COLUMNS: dict[str, list[str]] = {}
@@ -153,27 +153,20 @@ async def erase(db: AsyncSession, *, account: Account, now: dt.datetime | None =
             values["erased_at"] = now
         await repo.update_where(db, table, condition, values)
     if registration_ids:
-        await _forget_webhook_bodies(db, registration_ids)
+        await _stop_webhook_deliveries(db, registration_ids)
     for row in (account, *registrations):
         await db.refresh(row)
     log.info("account.erased", account_id=account.id, registrations=len(registration_ids))
 
 
-async def _forget_webhook_bodies(db: AsyncSession, registration_ids: list[int]) -> None:
-    """Webhook deliveries carry the lead's contact in their stored body: those about the
-    erased registrations keep their log but lose the body; unsent ones are not sent."""
-    about = (
-        select(LeadEvent.id)
-        .join(Lead, Lead.id == LeadEvent.lead_id)
-        .where(Lead.registration_id.in_(registration_ids))
-    )
+async def _stop_webhook_deliveries(db: AsyncSession, registration_ids: list[int]) -> None:
+    """Deliveries about the erased registrations that are not sent yet never will be (their
+    bodies are blanked with the other personal columns)."""
     await db.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.lead_event_id.in_(about), WebhookDelivery.status == "pending")
+        .where(
+            WebhookDelivery.registration_id.in_(registration_ids),
+            WebhookDelivery.status == "pending",
+        )
         .values(status="failed", last_error="The attendee deleted their account.")
-    )
-    await db.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.lead_event_id.in_(about))
-        .values(body='{"erased": true}')
     )

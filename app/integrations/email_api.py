@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Member, Membership
 from app.booths.models import Exhibitor
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.integrations import campaigns
 from app.integrations.campaigns import Audience, InvalidCampaign
 from app.integrations.models import EmailCampaign
@@ -105,5 +105,5 @@ async def list_campaigns(member: Member, db: DbSession) -> list[CampaignRead]:
 
 
 @router.get("/events/{slug}/campaigns/{campaign_id}")
-async def get_campaign(campaign_id: int, member: Member, db: DbSession) -> CampaignRead:
+async def get_campaign(campaign_id: RowId, member: Member, db: DbSession) -> CampaignRead:
     return await read(db, await campaigns.campaign_for(db, member, campaign_id))

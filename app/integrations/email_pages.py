@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.auth.csrf import verify_csrf
 from app.auth.deps import Member, Membership
 from app.booths.models import Exhibitor
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Invalid
 from app.integrations import campaigns
 from app.integrations.campaigns import Preview
@@ -136,7 +136,7 @@ async def campaign_list(request: Request, member: Member, db: DbSession) -> HTML
 
 @router.get("/e/{slug}/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_status(
-    request: Request, campaign_id: int, member: Member, db: DbSession
+    request: Request, campaign_id: RowId, member: Member, db: DbSession
 ) -> HTMLResponse:
     campaign = await campaigns.campaign_for(db, member, campaign_id)
     exhibitor = await db.get(Exhibitor, campaign.exhibitor_id) if campaign.exhibitor_id else None

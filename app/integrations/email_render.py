@@ -15,7 +15,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.errors import Invalid
@@ -31,7 +32,34 @@ VARIABLES = (
     "sessions",
     "resources",
 )
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+SAFE_FILTERS = frozenset(
+    {
+        "capitalize", "default", "d", "escape", "e", "first", "join", "last", "length",
+        "count", "list", "lower", "upper", "title", "trim", "truncate", "sort", "unique",
+        "striptags", "string",
+    }
+)  # fmt: skip
+MAX_LOOP_NESTING = 2
+MAX_OUTPUT = 100_000  # characters: a follow-up is a short letter
+
+
+class _MailSandbox(SandboxedEnvironment):
+    """The sandbox, narrowed for templates that organizers and exhibitors write: no calls
+    (`first_name.ljust(10**9)`), no globals (`range`, `lipsum`…), no `*`/`**` (which make
+    huge strings), and only filters that cannot blow the output up."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        raise SecurityError(f"the operator {operator} is not allowed in email templates")
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        return False
+
+
+_ENV = _MailSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV.globals.clear()
+_ENV.filters = {name: f for name, f in _ENV.filters.items() if name in SAFE_FILTERS}
 # A URL ends before whitespace, quotes or angle brackets; trailing punctuation is prose.
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}"
@@ -95,25 +123,47 @@ def compile_template(source: str, field: str) -> Template:
     """Parse `source`; a syntax error or an unknown variable is a 422 naming it."""
     try:
         tree = _ENV.parse(source)
-    except TemplateSyntaxError as exc:
+        if _nesting(tree) > MAX_LOOP_NESTING:
+            raise InvalidTemplate(
+                f"The {field} nests loops more than {MAX_LOOP_NESTING} deep.", field=field
+            )
+        unknown = sorted(meta.find_undeclared_variables(tree) - set(VARIABLES))
+        if unknown:
+            raise InvalidTemplate(
+                f"The {field} uses an unknown variable {unknown[0]!r}; "
+                f"use one of {', '.join(VARIABLES)}.",
+                field=field,
+            )
+        return _ENV.from_string(tree)
+    except TemplateSyntaxError as exc:  # also an unknown filter (TemplateAssertionError)
         raise InvalidTemplate(
             f"The {field} has a template error on line {exc.lineno}: {exc.message}", field=field
         ) from None
-    unknown = sorted(meta.find_undeclared_variables(tree) - set(VARIABLES))
-    if unknown:
-        raise InvalidTemplate(
-            f"The {field} uses an unknown variable {unknown[0]!r}; "
-            f"use one of {', '.join(VARIABLES)}.",
-            field=field,
-        )
-    return _ENV.from_string(tree)
+
+
+def _nesting(node: nodes.Node, depth: int = 0) -> int:
+    """How deep `for` loops nest in a parsed template."""
+    if isinstance(node, nodes.For):
+        depth += 1
+    return max([depth, *(_nesting(child, depth) for child in node.iter_child_nodes())])
 
 
 def render(source: str, recipient: Recipient, field: str) -> str:
     """The template rendered for one recipient; any failure is a 422 naming the field."""
     template = compile_template(source, field)
     try:
-        return template.render(recipient.variables())
+        out: list[str] = []
+        size = 0
+        for chunk in template.generate(recipient.variables()):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise InvalidTemplate(
+                    f"The {field} renders to more than {MAX_OUTPUT:,} characters.", field=field
+                )
+            out.append(chunk)
+        return "".join(out)
+    except InvalidTemplate:
+        raise
     except TemplateError as exc:
         raise InvalidTemplate(f"The {field} could not be rendered: {exc}", field=field) from None
     except Exception as exc:  # the template is user code: a ZeroDivisionError is bad input too

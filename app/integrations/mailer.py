@@ -9,7 +9,9 @@ a 4xx) puts it back in the queue with a growing delay.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from dataclasses import dataclass
 from email.errors import MessageError
 from email.message import EmailMessage as MimeMessage
@@ -19,6 +21,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.booths.booth_repository import shares_with
 from app.booths.models import Exhibitor
 from app.config import Settings
 from app.db import utcnow
@@ -31,6 +34,7 @@ from app.integrations.models import EmailCampaign, EmailMessage
 log = structlog.get_logger()
 
 BATCH = 50
+SEND_TIMEOUT_SECONDS = 60.0  # one message, whatever the relay does
 LEASE_SECONDS = 900.0  # longer than a batch can take (30 s timeouts), so no one takes it over
 MAX_ATTEMPTS = 12
 BASE_DELAY = 30.0  # seconds; doubled after each transient failure
@@ -74,6 +78,17 @@ async def _prepare(db: AsyncSession, ids: list[int], settings: Settings) -> list
             continue
         if registration.erased_at is not None or not registration.email:
             item.skip, item.reason = "suppressed", "the attendee deleted their account"
+            continue
+        if registration.consent_marketing_at is None:
+            item.skip, item.reason = (
+                "suppressed",
+                "the attendee withdrew consent to marketing email",
+            )
+            continue
+        if campaign.exhibitor_id is not None and not await shares_with(
+            db, registration, campaign.exhibitor_id
+        ):
+            item.skip, item.reason = "suppressed", "the attendee no longer shares their details"
             continue
         exhibitor = None
         if campaign.exhibitor_id is not None:
@@ -149,8 +164,14 @@ async def send_due(
         batch = await _prepare(db, ids, settings)
     smtp: aiosmtplib.SMTP | None = None
     down: str | None = None  # the relay is unreachable: the rest of the batch waits
+    started = time.monotonic()
     try:
         for item in batch:
+            if time.monotonic() - started > LEASE_SECONDS / 2:
+                # A slow relay: leave the rest leased (unsent) until the lease lapses, well
+                # before anyone else could take over a message this worker is sending.
+                log.warning("email.batch_deadline", left=len(batch) - batch.index(item))
+                break
             if item.skip is not None:
                 await _finish(sessionmaker, lock, item.id, status=item.skip, error=item.reason)
                 continue
@@ -168,8 +189,11 @@ async def send_due(
                     await _retry(sessionmaker, lock, item, now, down)
                     continue
             try:
-                await smtp.send_message(item.mime)
-            except (aiosmtplib.SMTPException, OSError) as exc:
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await smtp.send_message(item.mime)
+            except (aiosmtplib.SMTPException, OSError) as exc:  # TimeoutError is an OSError
+                if isinstance(exc, TimeoutError):
+                    smtp.close()
                 reason = _permanent(exc)
                 if reason is not None:
                     log.warning("email.failed", message_id=item.id, reason=reason)

@@ -60,6 +60,11 @@ class WebhookDelivery(Base):
     lead_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead_events.id", ondelete="SET NULL")
     )
+    # Whose contact the body carries: erasing that attendee blanks the body (the events that
+    # led here are pruned after a week, so the delivery names the person itself).
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="SET NULL"), index=True
+    )
     event_type: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed

@@ -138,6 +138,7 @@ async def dispatch_events(
                         "uuid": delivery_id,
                         "endpoint_id": endpoint.id,
                         "lead_event_id": lead_event.id,
+                        "registration_id": lead.registration_id,
                         "event_type": lead_event.type,
                         "body": encode(body),
                         "status": "pending",
@@ -223,14 +224,18 @@ async def post(
         signing.HEADER: signing.signature_header(secret, int(now.timestamp()), content),
     }
     started = time.monotonic()
+    deadline = 2 * settings.webhook_timeout_seconds  # httpx's timeout is per read or write
     try:
-        target, extra, extensions = await _target(url, settings)
-        request = client.build_request(
-            "POST", target, content=content, headers={**headers, **extra}, extensions=extensions
-        )
-        response = await client.send(request, stream=True)
-        await response.aclose()  # the status is all we keep; never read a large body
+        async with asyncio.timeout(deadline):
+            target, extra, extensions = await _target(url, settings)
+            request = client.build_request(
+                "POST", target, content=content, headers={**headers, **extra}, extensions=extensions
+            )
+            response = await client.send(request, stream=True)
+            await response.aclose()  # the status is all we keep; never read a large body
         status, error = response.status_code, None
+    except TimeoutError:
+        status, error = None, f"No complete answer within {deadline:g} s."
     except Invalid as exc:
         status, error = None, exc.message
     except httpx.HTTPError as exc:

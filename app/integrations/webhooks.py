@@ -49,6 +49,14 @@ class WebhookForbidden(Forbidden):
     code = "webhook.forbidden"
 
 
+class DeliveryInFlight(Conflict):
+    code = "webhook.delivery_in_flight"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "This delivery is being sent right now; resend it once this attempt is logged."
+
+
 class WebhookDisabled(Conflict):
     code = "webhook.disabled"
 
@@ -57,9 +65,20 @@ class WebhookDisabled(Conflict):
         return "This endpoint is disabled. Enable it again before sending to it."
 
 
+# IPv6 ranges that carry (or translate to) an IPv4 address, or are deprecated site-local:
+# `is_global` says yes to some of them, but they can reach private IPv4 networks.
+_EMBEDDING = tuple(
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10")
+)
+
+
 def _public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif any(address in network for network in _EMBEDDING):
+            return False
     return address.is_global and not address.is_multicast
 
 
@@ -81,13 +100,14 @@ async def public_addresses(host: str, port: int) -> list[IPAddress]:
     """The addresses to connect to; raises InvalidWebhook when one is not public."""
     try:
         found = await resolve(host, port)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         raise InvalidWebhook(f"The host {host} could not be resolved.", field="url") from None
     for address in found:
         if not _public(address):
+            # Not the address itself: the answer would map internal host names for anyone.
             raise InvalidWebhook(
-                f"The host {host} resolves to {address}, a private, loopback, link-local or "
-                "reserved address; webhooks go to public addresses only.",
+                f"The host {host} resolves to a private, loopback, link-local or reserved "
+                "address; webhooks go to public addresses only.",
                 field="url",
             )
     return found
@@ -334,6 +354,8 @@ async def resend(
     if delivery is None:
         raise NotFound("There is no such delivery for this endpoint.")
     now = utcnow()
+    if delivery.status == "pending" and delivery.locked_until and delivery.locked_until > now:
+        raise DeliveryInFlight()
     delivery.status = "pending"
     delivery.attempts = 0
     delivery.next_attempt_at = now

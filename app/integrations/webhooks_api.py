@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.deps import BoothStaff
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.integrations import webhooks
 from app.integrations.models import WebhookAttempt, WebhookDelivery
 from app.leads.outbox import EVENT_TYPES
@@ -148,13 +148,13 @@ async def create_webhook(
 
 
 @router.get("/{endpoint_id}")
-async def get_webhook(endpoint_id: int, member: BoothStaff, db: DbSession) -> WebhookRead:
+async def get_webhook(endpoint_id: RowId, member: BoothStaff, db: DbSession) -> WebhookRead:
     return _read(await webhooks.get(db, member, endpoint_id))
 
 
 @router.patch("/{endpoint_id}")
 async def update_webhook(
-    endpoint_id: int, body: WebhookUpdate, request: Request, member: BoothStaff, db: DbSession
+    endpoint_id: RowId, body: WebhookUpdate, request: Request, member: BoothStaff, db: DbSession
 ) -> WebhookRead:
     """Change the URL, types or description; `active: true` re-enables a disabled endpoint."""
     listed = await webhooks.get(db, member, endpoint_id)
@@ -171,21 +171,21 @@ async def update_webhook(
 
 
 @router.delete("/{endpoint_id}", status_code=204)
-async def delete_webhook(endpoint_id: int, member: BoothStaff, db: DbSession) -> Response:
+async def delete_webhook(endpoint_id: RowId, member: BoothStaff, db: DbSession) -> Response:
     listed = await webhooks.get(db, member, endpoint_id)
     await webhooks.delete_endpoint(db, listed.endpoint)
     return Response(status_code=204)
 
 
 @router.post("/{endpoint_id}/rotate-secret")
-async def rotate_secret(endpoint_id: int, member: BoothStaff, db: DbSession) -> WebhookSecret:
+async def rotate_secret(endpoint_id: RowId, member: BoothStaff, db: DbSession) -> WebhookSecret:
     listed = await webhooks.get(db, member, endpoint_id)
     return WebhookSecret(secret=await webhooks.rotate_secret(db, listed.endpoint))
 
 
 @router.get("/{endpoint_id}/deliveries")
 async def list_deliveries(
-    endpoint_id: int, member: BoothStaff, db: DbSession
+    endpoint_id: RowId, member: BoothStaff, db: DbSession
 ) -> list[DeliveryRead]:
     """The delivery log: the newest 50 deliveries with every attempt."""
     listed = await webhooks.get(db, member, endpoint_id)
@@ -194,7 +194,7 @@ async def list_deliveries(
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/resend", status_code=202)
 async def resend_delivery(
-    endpoint_id: int, delivery_id: str, member: BoothStaff, db: DbSession
+    endpoint_id: RowId, delivery_id: str, member: BoothStaff, db: DbSession
 ) -> DeliveryRead:
     """Queue the delivery again (same id and body); the worker sends it within seconds."""
     listed = await webhooks.get(db, member, endpoint_id)
@@ -202,7 +202,7 @@ async def resend_delivery(
 
 
 @router.post("/{endpoint_id}/ping", status_code=202)
-async def ping_webhook(endpoint_id: int, member: BoothStaff, db: DbSession) -> DeliveryRead:
+async def ping_webhook(endpoint_id: RowId, member: BoothStaff, db: DbSession) -> DeliveryRead:
     """Queue a signed `webhook.ping` delivery to check the receiver."""
     listed = await webhooks.get(db, member, endpoint_id)
     return delivery_read(await webhooks.ping(db, member, listed.endpoint), [])

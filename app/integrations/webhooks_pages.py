@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.csrf import verify_csrf
 from app.auth.deps import BoothStaff, Membership
 from app.booths.models import Exhibitor
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Forbidden
 from app.integrations import webhooks
 from app.leads.outbox import EVENT_TYPES
@@ -175,14 +175,14 @@ async def create_exhibitor_webhook(
 
 @router.get("/e/{slug}/webhooks/{endpoint_id}", response_class=HTMLResponse)
 async def webhook_page(
-    request: Request, endpoint_id: int, member: BoothStaff, db: DbSession
+    request: Request, endpoint_id: RowId, member: BoothStaff, db: DbSession
 ) -> HTMLResponse:
     return await _detail(request, db, member, await webhooks.get(db, member, endpoint_id))
 
 
 @router.post("/e/{slug}/webhooks/{endpoint_id}", response_class=HTMLResponse)
 async def update_webhook(
-    request: Request, endpoint_id: int, member: BoothStaff, db: DbSession
+    request: Request, endpoint_id: RowId, member: BoothStaff, db: DbSession
 ) -> HTMLResponse:
     listed = await webhooks.get(db, member, endpoint_id)
     form = await request.form()
@@ -203,7 +203,7 @@ async def update_webhook(
 
 @router.post("/e/{slug}/webhooks/{endpoint_id}/{action}", response_class=HTMLResponse)
 async def webhook_action(
-    request: Request, endpoint_id: int, action: str, member: BoothStaff, db: DbSession
+    request: Request, endpoint_id: RowId, action: str, member: BoothStaff, db: DbSession
 ) -> Response:
     """enable, disable, ping, rotate (shows the new secret) or delete."""
     listed = await webhooks.get(db, member, endpoint_id)
@@ -227,7 +227,7 @@ async def webhook_action(
 
 @router.post("/e/{slug}/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend")
 async def resend_delivery(
-    endpoint_id: int, delivery_id: str, member: BoothStaff, db: DbSession
+    endpoint_id: RowId, delivery_id: str, member: BoothStaff, db: DbSession
 ) -> RedirectResponse:
     listed = await webhooks.get(db, member, endpoint_id)
     await webhooks.resend(db, listed.endpoint, delivery_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 
 from app.auth.deps import EventDep, Member, Organizer
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.events.models import Registration
 from app.leads import repository, sales
 from app.leads.batch import record_many
@@ -213,14 +213,14 @@ async def _detail(db: DbSession, member: Member, lead: Lead, reg: Registration) 
 
 
 @router.get("/events/{slug}/leads/{lead_id}")
-async def get_lead(lead_id: int, member: Member, db: DbSession) -> LeadDetail:
+async def get_lead(lead_id: RowId, member: Member, db: DbSession) -> LeadDetail:
     lead, reg = await sales.lead_for(db, member=member, lead_id=lead_id)
     return await _detail(db, member, lead, reg)
 
 
 @router.post("/events/{slug}/leads/{lead_id}/transitions", status_code=201)
 async def post_transition(
-    lead_id: int, body: TransitionCreate, member: Member, db: DbSession
+    lead_id: RowId, body: TransitionCreate, member: Member, db: DbSession
 ) -> LeadDetail:
     lead, reg = await sales.lead_for(db, member=member, lead_id=lead_id)
     await transition(db, lead=lead, to=body.to, actor=member, reason=body.reason, note=body.note)
@@ -228,14 +228,14 @@ async def post_transition(
 
 
 @router.post("/events/{slug}/leads/{lead_id}/calls", status_code=201)
-async def post_call(lead_id: int, body: CallCreate, member: Member, db: DbSession) -> CallRead:
+async def post_call(lead_id: RowId, body: CallCreate, member: Member, db: DbSession) -> CallRead:
     lead, _reg = await sales.lead_for(db, member=member, lead_id=lead_id)
     call = await sales.log_call(db, lead=lead, actor=member, outcome=body.outcome, note=body.note)
     return CallRead.model_validate(call, from_attributes=True)
 
 
 @router.post("/events/{slug}/leads/{lead_id}/notes", status_code=201)
-async def post_note(lead_id: int, body: NoteCreate, member: Member, db: DbSession) -> NoteRead:
+async def post_note(lead_id: RowId, body: NoteCreate, member: Member, db: DbSession) -> NoteRead:
     lead, _reg = await sales.lead_for(db, member=member, lead_id=lead_id)
     note = await sales.add_note(db, lead=lead, actor=member, body=body.body)
     return NoteRead.model_validate(note, from_attributes=True)

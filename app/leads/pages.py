@@ -15,7 +15,7 @@ from app.auth.csrf import FIELD as CSRF_FIELD
 from app.auth.csrf import verify_csrf
 from app.auth.deps import Member, Membership
 from app.booths.models import Exhibitor
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Forbidden, NotFound
 from app.events import vocab as profile_vocab
 from app.leads import queries_pages, repository, sales
@@ -300,7 +300,9 @@ async def _lead_page(
 
 
 @router.get("/e/{slug}/leads/{lead_id}", response_class=HTMLResponse)
-async def lead_page(request: Request, lead_id: int, member: Member, db: DbSession) -> HTMLResponse:
+async def lead_page(
+    request: Request, lead_id: RowId, member: Member, db: DbSession
+) -> HTMLResponse:
     return await _lead_page(request, db, member, lead_id)
 
 
@@ -309,7 +311,7 @@ def _lead_url(member: Membership, lead_id: int, done: str) -> str:
 
 
 @router.post("/e/{slug}/leads/{lead_id}/move", response_class=HTMLResponse)
-async def move_lead(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
+async def move_lead(request: Request, lead_id: RowId, member: Member, db: DbSession) -> Response:
     values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     to = values.get("to", "")
@@ -352,7 +354,7 @@ async def move_lead(request: Request, lead_id: int, member: Member, db: DbSessio
 
 
 @router.post("/e/{slug}/leads/{lead_id}/calls", response_class=HTMLResponse)
-async def log_call(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
+async def log_call(request: Request, lead_id: RowId, member: Member, db: DbSession) -> Response:
     values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     try:
@@ -378,7 +380,7 @@ async def log_call(request: Request, lead_id: int, member: Member, db: DbSession
 
 
 @router.post("/e/{slug}/leads/{lead_id}/notes", response_class=HTMLResponse)
-async def add_note(request: Request, lead_id: int, member: Member, db: DbSession) -> Response:
+async def add_note(request: Request, lead_id: RowId, member: Member, db: DbSession) -> Response:
     values = await form_fields(request)
     lead, _ = await sales.lead_for(db, member=member, lead_id=lead_id)
     body = values.get("body", "")

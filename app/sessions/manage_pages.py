@@ -15,7 +15,7 @@ from app.auth.csrf import verify_csrf
 from app.auth.deps import Organizer
 from app.auth.models import Account
 from app.auth.schemas import lookup_email
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.sessions import repository, schedule_import, session_forms
 from app.sessions.errors import SessionNotFound
 from app.sessions.models import ProgramSession, Speaker
@@ -121,7 +121,7 @@ async def new_session(request: Request, membership: Organizer, db: DbSession) ->
 
 @router.get("/e/{slug}/manage/sessions/{session_id}/edit", response_class=HTMLResponse)
 async def edit_session(
-    request: Request, membership: Organizer, db: DbSession, session_id: int
+    request: Request, membership: Organizer, db: DbSession, session_id: RowId
 ) -> HTMLResponse:
     session = await _own_session(db, membership.event.id, session_id)
     values = await session_forms.values_of(db, membership.event, session)
@@ -134,7 +134,7 @@ async def edit_session(
 @router.post("/e/{slug}/manage/sessions/new", response_model=None)
 @router.post("/e/{slug}/manage/sessions/{session_id}/edit", response_model=None)
 async def save_session(
-    request: Request, membership: Organizer, db: DbSession, session_id: int | None = None
+    request: Request, membership: Organizer, db: DbSession, session_id: RowId | None = None
 ) -> HTMLResponse | RedirectResponse:
     event = membership.event
     session = await _own_session(db, event.id, session_id) if session_id is not None else None

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth.csrf import verify_csrf
 from app.auth.deps import EventDep
-from app.db import DbSession, utcnow
+from app.db import DbSession, RowId, utcnow
 from app.errors import NotFound, Unauthenticated
 from app.events.lobby import VisitDep
 from app.sessions import my_agenda, repository
@@ -23,7 +23,7 @@ router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 async def change(
     visit: VisitDep,
     db: DbSession,
-    session_id: int,
+    session_id: RowId,
     action: Annotated[Literal["add", "remove"], Form()],
     back: Annotated[Literal["agenda", "session"], Form()] = "session",
 ) -> RedirectResponse:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.csrf import verify_csrf
-from app.db import DbSession
+from app.db import DbSession, RowId
 from app.errors import Invalid, Unauthenticated
 from app.events.lobby import Visit, VisitDep
 from app.events.models import Registration
@@ -63,7 +63,7 @@ async def ask(
 
 @router.post(BASE + "/questions/{question_id}/upvote")
 async def upvote(
-    visit: VisitDep, db: DbSession, session_id: int, question_id: int
+    visit: VisitDep, db: DbSession, session_id: int, question_id: RowId
 ) -> RedirectResponse:
     session = await load_session(db, visit, session_id)
     registration = await _attendee(db, visit)
@@ -82,7 +82,7 @@ async def moderate(
     visit: VisitDep,
     db: DbSession,
     session_id: int,
-    question_id: int,
+    question_id: RowId,
     action: Annotated[Literal["approve", "hide", "answered"], Form()],
     answer: Annotated[str, Form(max_length=4000)] = "",
 ) -> RedirectResponse:
@@ -127,7 +127,7 @@ async def poll_status(
     visit: VisitDep,
     db: DbSession,
     session_id: int,
-    poll_id: int,
+    poll_id: RowId,
     status: Annotated[Literal["open", "closed"], Form()],
 ) -> RedirectResponse:
     session = await load_session(db, visit, session_id)
@@ -149,7 +149,7 @@ async def vote(
     visit: VisitDep,
     db: DbSession,
     session_id: int,
-    poll_id: int,
+    poll_id: RowId,
     option_id: Annotated[int, Form()],
 ) -> RedirectResponse:
     session = await load_session(db, visit, session_id)
@@ -167,7 +167,7 @@ async def vote(
 
 @router.get(BASE + "/polls/{poll_id}/results")
 async def poll_results(
-    visit: VisitDep, db: DbSession, session_id: int, poll_id: int
+    visit: VisitDep, db: DbSession, session_id: int, poll_id: RowId
 ) -> JSONResponse:
     """Live results: votes per option (drafts are visible to the organizers only)."""
     session = await load_session(db, visit, session_id)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.csrf import verify_csrf
 from app.booths.models import Exhibitor
 from app.booths.service import embed_url
-from app.db import DbSession, utcnow
+from app.db import DbSession, RowId, utcnow
 from app.errors import Unauthenticated
 from app.events import repository as events_repo
 from app.events.lobby import Visit, VisitDep
@@ -68,7 +68,7 @@ async def load_registration(db: AsyncSession, visit: Visit) -> Registration | No
 
 @router.get("/e/{slug}/sessions/{session_id}", response_class=HTMLResponse)
 async def session_page(
-    request: Request, visit: VisitDep, db: DbSession, session_id: int
+    request: Request, visit: VisitDep, db: DbSession, session_id: RowId
 ) -> HTMLResponse:
     session = await load_session(db, visit, session_id)
     now = utcnow()
@@ -122,7 +122,7 @@ class HeartbeatIn(BaseModel):
 async def heartbeat(
     visit: VisitDep,
     db: DbSession,
-    session_id: int,
+    session_id: RowId,
     body: Annotated[HeartbeatIn, Body()],
 ) -> JSONResponse:
     """The page's heartbeat (fetch with X-CSRF-Token): distinct seconds watched so far."""

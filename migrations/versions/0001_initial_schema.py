@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 22:18:58.434287
+Create Date: 2026-11-27 23:41:59.613252
 """
 
 from collections.abc import Sequence
@@ -1222,6 +1222,7 @@ def upgrade() -> None:
         sa.Column("uuid", sa.String(length=36), nullable=False),
         sa.Column("endpoint_id", sa.Integer(), nullable=False),
         sa.Column("lead_event_id", sa.Integer(), nullable=True),
+        sa.Column("registration_id", sa.Integer(), nullable=True),
         sa.Column("event_type", sa.String(length=40), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -1246,6 +1247,12 @@ def upgrade() -> None:
             name=op.f("fk_webhook_deliveries_lead_event_id_lead_events"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["registration_id"],
+            ["registrations.id"],
+            name=op.f("fk_webhook_deliveries_registration_id_registrations"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint(
             "endpoint_id",
@@ -1260,6 +1267,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_webhook_deliveries_endpoint_id"), ["endpoint_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_webhook_deliveries_registration_id"), ["registration_id"], unique=False
         )
 
     op.create_table(
@@ -1369,6 +1379,7 @@ def downgrade() -> None:
 
     op.drop_table("lead_calls")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhook_deliveries_registration_id"))
         batch_op.drop_index(batch_op.f("ix_webhook_deliveries_endpoint_id"))
         batch_op.drop_index("ix_webhook_deliveries_due")
 

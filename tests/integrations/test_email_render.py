@@ -10,6 +10,7 @@ from app.integrations.email_render import (
     Links,
     build_message,
     click_is_valid,
+    render,
     render_subject,
     tracked_html,
     tracked_text,
@@ -61,3 +62,33 @@ def test_message_has_both_parts_the_pixel_and_the_one_click_headers() -> None:
     assert "https://expo.example/t/u/tok" in plain
     assert "https://expo.example/t/c/tok?u=" in plain
     assert '<img src="https://expo.example/t/o/tok.gif" width="1" height="1"' in html
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{{ "x" * 300000000 }}', "could not be rendered"),
+        ("{{ first_name ** 9 }}", "could not be rendered"),
+        ("{{ first_name.ljust(999999999) }}", "could not be rendered"),
+        ("{% for i in range(99999) %}x{% endfor %}", "unknown variable 'range'"),
+        ('{{ "%999999999s"|format(1) }}', "template error"),
+        ("{{ first_name|center(999999999) }}", "template error"),
+        (
+            "{% for a in engaged %}{% for b in engaged %}{% for c in engaged %}"
+            "{% endfor %}{% endfor %}{% endfor %}",
+            "nests loops more than 2 deep",
+        ),
+    ],
+)
+def test_templates_cannot_eat_the_server(body: str, message: str) -> None:
+    with pytest.raises(InvalidTemplate) as info:
+        render(body, SAMPLE, "body")
+    assert message in info.value.message
+
+
+def test_plain_filters_and_two_loops_still_work() -> None:
+    body = (
+        "{{ first_name|upper }} {{ company|default('you') }}: "
+        "{% for e in engaged %}{{ e|string|lower }}{% if not loop.last %}, {% endif %}{% endfor %}"
+    )
+    assert render(body, SAMPLE, "body") == "ADA Analytical Engines Ltd: opening keynote, datasheet"

@@ -33,6 +33,9 @@ async def strict_client(
             yield c
 
 
+PRIVATE = "resolves to a private, loopback, link-local or reserved address"
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
@@ -40,14 +43,19 @@ async def strict_client(
         ("ftp://hooks.example.com/x", "The URL must start with https://."),
         ("https://user:pw@hooks.example.com/x", "The URL must not hold a user name or password."),
         ("https:///x", "The URL must name a host."),
-        ("https://127.0.0.1/x", "resolves to 127.0.0.1"),
-        ("https://10.1.2.3/x", "resolves to 10.1.2.3"),
-        ("https://192.168.0.10:8443/x", "resolves to 192.168.0.10"),
-        ("https://169.254.169.254/latest", "resolves to 169.254.169.254"),
-        ("https://[::1]/x", "resolves to ::1"),
-        ("https://[::ffff:127.0.0.1]/x", "resolves to ::ffff:7f00:1"),
-        ("https://0.0.0.0/x", "resolves to 0.0.0.0"),
-        ("https://localhost/x", "a private, loopback, link-local or reserved address"),
+        ("https://127.0.0.1/x", PRIVATE),
+        ("https://10.1.2.3/x", PRIVATE),
+        ("https://192.168.0.10:8443/x", PRIVATE),
+        ("https://169.254.169.254/latest", PRIVATE),
+        ("https://[::1]/x", PRIVATE),
+        ("https://[::ffff:127.0.0.1]/x", PRIVATE),
+        ("https://0.0.0.0/x", PRIVATE),
+        ("https://[64:ff9b::a9fe:a9fe]/x", PRIVATE),  # NAT64 of 169.254.169.254
+        ("https://[2002:7f00:1::1]/x", PRIVATE),  # 6to4 of 127.0.0.1
+        ("https://[::127.0.0.1]/x", PRIVATE),  # IPv4-compatible
+        ("https://[fec0::1]/x", PRIVATE),  # site-local
+        ("https://" + "a" * 64 + ".example.com/x", "could not be resolved"),
+        ("https://localhost/x", PRIVATE),
         ("https://host.invalid/x", "The host host.invalid could not be resolved."),
         ("https://exa mple.com:99999/x", "That URL is not valid."),
     ],
