@@ -235,7 +235,7 @@ async def _fold_leads(
     batch_ids = {activity_id for _, activity_id in fresh}
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
-    transitions: list[tuple[tuple[int, int], str]] = []
+    transitions: list[tuple[tuple[int, int], str, bool]] = []
     for (reg_id, scope), (override, facts) in targets.items():
         lead = leads.get((reg_id, scope))
         stored = states.get((reg_id, scope))
@@ -262,7 +262,8 @@ async def _fold_leads(
         values["state"] = orjson.dumps(state.to_json()).decode()
         values["contributions"] = orjson.dumps(values["contributions"]).decode()
         if promoted is not None:
-            transitions.append(((reg_id, scope), promoted))
+            first = lead is None or lead.mql_at is None
+            transitions.append(((reg_id, scope), promoted, first))
         if lead is not None:
             updates.append({"b_id": lead.id, **{f"b_{k}": v for k, v in values.items()}})
         else:
@@ -287,9 +288,9 @@ async def _fold_leads(
         # Another transaction created these leads meanwhile: fold into theirs one by one.
         ids.update(await _fold_lost(db, event, lost, rules, targets, registrations, now))
     rows = []
-    for key, reason in transitions:
+    for key, reason, first in transitions:
         if key in ids:
-            rows.append(_mql_transition(ids[key], reason, now))
+            rows.append(_mql_transition(ids[key], reason, now, first=first))
             log.info("lead.mql_reached", lead_id=ids[key])
     await repository.insert_transitions(db, rows)
     events = [

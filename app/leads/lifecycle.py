@@ -98,6 +98,7 @@ async def transition(
     )
     db.add(row)
     before = {k: getattr(lead, k) for k in outbox.WATCHED}
+    first_mql = lead.mql_at is None
     lead.stage = target
     if to == RECYCLED:
         # Back to nurture: engagement starts again from now; the activities stay in the log.
@@ -116,6 +117,7 @@ async def transition(
             "reason": row.reason,
             "actor_id": row.actor_id,
             "at": now,
+            "first_mql": first_mql,
         }
     )
     after = {k: getattr(lead, k) for k in outbox.WATCHED}

@@ -1,7 +1,8 @@
 """Lead events written in the transaction that changed the lead (a transactional outbox).
 
 `lead.stage_changed` for every lifecycle transition (automatic MQL promotions included),
-`lead.mql_reached` when a lead first becomes an MQL, `lead.updated` when a lead is created or
+`lead.mql_reached` when a lead first becomes an MQL (a recycled lead promoted again is a
+stage change only), `lead.updated` when a lead is created or
 its cell (grade × tier) or buying stage changes. The worker (`app/integrations/worker.py`)
 reads them after commit and fans them out to the webhook endpoints that subscribe.
 """
@@ -34,7 +35,7 @@ def for_transition(row: Mapping[str, Any]) -> list[dict[str, Any]]:
         "actor_id": row.get("actor_id"),
     }
     events = [{"lead_id": row["lead_id"], "type": "lead.stage_changed", "change": change}]
-    if row["to_stage"] == "mql" and row["from_stage"] == "inquiry":
+    if row["to_stage"] == "mql" and row["from_stage"] == "inquiry" and row.get("first_mql", True):
         events.append({"lead_id": row["lead_id"], "type": "lead.mql_reached", "change": change})
     for event in events:
         event["at"] = row["at"]

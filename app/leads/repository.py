@@ -731,7 +731,8 @@ async def leads_with_profiles_between(
     db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
 ) -> Sequence[AnyRow]:
     """Leads of registrations first..last, ordered by registration: id, registration id,
-    scope, stage, reset_at, mql_at, updated_at, then the 7 fields of a Profile."""
+    scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then the fields
+    a `lead.updated` event compares (grade, tier, cell, buying stage)."""
     r = Registration
     return (
         await db.execute(
@@ -750,6 +751,10 @@ async def leads_with_profiles_between(
                 r.timeframe,
                 r.country,
                 r.email,
+                Lead.grade,
+                Lead.tier,
+                Lead.cell,
+                Lead.buying_stage,
             )
             .join(r, r.id == Lead.registration_id)
             .where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
@@ -841,7 +846,8 @@ async def count_leads(db: AsyncSession, event_id: int) -> int:
 async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Store lifecycle transitions and their outbox events (`lead.stage_changed`, …)."""
     if rows:
-        await db.execute(insert(cast(Table, LeadTransition.__table__)), rows)
+        stored = [{k: v for k, v in row.items() if k != "first_mql"} for row in rows]
+        await db.execute(insert(cast(Table, LeadTransition.__table__)), stored)
         await outbox.emit(db, (e for row in rows for e in outbox.for_transition(row)))
 
 

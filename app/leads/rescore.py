@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import utcnow
 from app.events.models import Event
-from app.leads import repository
+from app.leads import outbox, repository
 from app.leads.facts import ActivityFact, Profile, Score, to_us
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride, Ruleset
@@ -107,12 +107,12 @@ async def _run(
                 if leads
                 else []
             )
-            updates, transitions = scorer.batch(leads, acts)
+            updates, transitions, events = scorer.batch(leads, acts)
             if writing is not None:
                 progress.done += await writing
                 if after_batch is not None:
                     await after_batch(progress)
-            writing = asyncio.ensure_future(_write(db, updates, transitions))
+            writing = asyncio.ensure_future(_write(db, updates, transitions, events))
             if source is db:
                 # One connection: the write must finish before the next read.
                 progress.done += await writing
@@ -132,10 +132,14 @@ async def _run(
 
 
 async def _write(
-    db: AsyncSession, updates: list[dict[str, Any]], transitions: list[dict[str, Any]]
+    db: AsyncSession,
+    updates: list[dict[str, Any]],
+    transitions: list[dict[str, Any]],
+    events: list[dict[str, Any] | None],
 ) -> int:
     await repository.update_leads(db, updates)
     await repository.insert_transitions(db, transitions)
+    await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
     return len(updates)
 
 
@@ -155,9 +159,10 @@ class _Scorer:
 
     def batch(
         self, leads: Sequence[Any], acts: Sequence[Any]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any] | None]]:
         """Leads (with profile columns) and activities (fact columns, then registration id),
-        both ordered by registration → the executemany rows and the MQL transitions."""
+        both ordered by registration → the executemany rows, the MQL transitions and the
+        `lead.updated` events of leads whose cell or buying stage moved."""
         by_registration: dict[int, list[ActivityFact]] = {}
         current: list[ActivityFact] = []
         last_id = None
@@ -170,6 +175,7 @@ class _Scorer:
         ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
         updates: list[dict[str, Any]] = []
         transitions: list[dict[str, Any]] = []
+        events: list[dict[str, Any] | None] = []
         split: dict[int, dict[int | None, list[ActivityFact]]] = {}
         for lead in leads:
             (lead_id, registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
@@ -188,8 +194,6 @@ class _Scorer:
             since = to_us(reset_at) if reset_at else None
             score = _score(facts, ruleset, override, since, self.fits.get(profile, override), now)
             if stage == "inquiry" and score.qualifies_mql:
-                stage, mql_at = "mql", mql_at or now
-                self.progress.promoted += 1
                 transitions.append(
                     {
                         "lead_id": lead_id,
@@ -199,8 +203,11 @@ class _Scorer:
                         "note": self.note,
                         "actor_id": None,
                         "at": now,
+                        "first_mql": mql_at is None,
                     }
                 )
+                stage, mql_at = "mql", mql_at or now
+                self.progress.promoted += 1
             updates.append(
                 {
                     "b_id": lead_id,
@@ -221,7 +228,17 @@ class _Scorer:
                     "b_updated_at": now,
                 }
             )
-        return updates, transitions
+            after = (score.grade, score.tier, score.cell, score.buying_stage)
+            if tuple(lead[14:18]) != after:
+                events.append(
+                    outbox.for_update(
+                        lead_id,
+                        dict(zip(outbox.WATCHED, lead[14:18], strict=True)),
+                        dict(zip(outbox.WATCHED, after, strict=True)),
+                        now,
+                    )
+                )
+        return updates, transitions, events
 
 
 def _score(

@@ -469,11 +469,16 @@ class _Folding:
         values["state"] = state.to_json()
         self.pending.append((lead, values))
         if promoted is not None:
-            self.transitions.append(_mql_transition(lead.id, promoted, now))
+            first = lead.mql_at is None  # a recycled lead's second MQL is no new MQL
+            self.transitions.append(_mql_transition(lead.id, promoted, now, first=first))
             self.mqls.append(lead)
 
 
-def _mql_transition(lead_id: int, reason: str, at: dt.datetime) -> dict[str, Any]:
+def _mql_transition(
+    lead_id: int, reason: str, at: dt.datetime, *, first: bool = True
+) -> dict[str, Any]:
+    """An automatic inquiry → mql transition; `first`: the lead never was an MQL before (only
+    then is `lead.mql_reached` announced; the key is not stored)."""
     return {
         "lead_id": lead_id,
         "from_stage": "inquiry",
@@ -482,6 +487,7 @@ def _mql_transition(lead_id: int, reason: str, at: dt.datetime) -> dict[str, Any
         "note": "",
         "actor_id": None,
         "at": at,
+        "first_mql": first,
     }
 
 

@@ -103,6 +103,17 @@ async def test_a_staff_move_is_a_stage_change_not_a_new_mql(db: AsyncSession) ->
     types = [type_ for _, type_, _ in (await _events(db))[seen:]]
     assert types == ["lead.stage_changed", "lead.updated"]
 
+    # Raising a hand again makes it an MQL again: a stage change, but no second first MQL.
+    seen = len(await _events(db))
+    await record(
+        db, event=event, registration=reg, type="info.request", exhibitor_id=acme.id,
+        idempotency_key="info-again",
+    )  # fmt: skip
+    mine = [(t, c) for lead_id, t, c in (await _events(db))[seen:] if lead_id == lead.id]
+    assert ("lead.stage_changed", {"from": "inquiry", "to": "mql", "reason": "auto_hand_raise",
+            "actor_id": None}) in mine  # fmt: skip
+    assert "lead.mql_reached" not in [t for t, _ in mine]
+
 
 async def test_the_bulk_path_announces_like_the_single_path(db: AsyncSession) -> None:
     event, acme, reg = await _setup(db)

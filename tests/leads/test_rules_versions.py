@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.leads.errors import InvalidRules
-from app.leads.models import Activity, Lead, LeadTransition
+from app.leads.models import Activity, Lead, LeadEvent, LeadTransition
 from app.leads.rescore import RescoreProgress, rescore_event
 from app.leads.rules import ExhibitorOverride, Ruleset
 from app.leads.scoring import score
@@ -80,6 +80,7 @@ async def test_rescore_applies_the_new_rules_to_every_lead(
         actor=None,
     )
     batches: list[int] = []
+    seen = (await db.execute(select(func.max(LeadEvent.id)))).scalar_one()
 
     async def after(progress: RescoreProgress) -> None:
         batches.append(progress.done)
@@ -108,6 +109,11 @@ async def test_rescore_applies_the_new_rules_to_every_lead(
     assert progress.promoted == 4
     reasons = (await db.execute(select(LeadTransition.reason, LeadTransition.note))).all()
     assert sorted(reasons) == [("auto_cell", "rules v1")] * 4
+    # Webhooks hear of it: every lead's cell moved, four became MQLs.
+    events = (await db.execute(select(LeadEvent).where(LeadEvent.id > seen))).scalars().all()
+    moved = {e.lead_id: e.change["after"]["cell"] for e in events if e.type == "lead.updated"}
+    assert moved == {lead.id: lead.cell for lead in leads}
+    assert sum(e.type == "lead.mql_reached" for e in events) == 4
 
 
 async def test_recording_after_a_rules_change_rebuilds_the_lead_once(db: AsyncSession) -> None:
