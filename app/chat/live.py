@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from app.auth.deps import Membership
 from app.chat import service as chat_service
 from app.chat.models import RoomKind
 from app.chat.service import message_dict, room_dict
@@ -58,6 +59,15 @@ class MuteBody(Body):
     muted: bool = True
 
 
+def _member_of(ctx: Context) -> chat_service.MemberOf:
+    """Room access decided with the roles the connection remembers (app/realtime/access.py)."""
+
+    async def member_of(event_id: int) -> Membership | None:
+        return await access.member_of(ctx.db, ctx.conn, event_id)
+
+    return member_of
+
+
 @command("chat.open", OpenBody)
 async def open_(ctx: Context, body: OpenBody) -> dict[str, object]:
     target = chat_service.Target(**body.model_dump())
@@ -67,7 +77,9 @@ async def open_(ctx: Context, body: OpenBody) -> dict[str, object]:
 
 @command("chat.join", JoinBody)
 async def join(ctx: Context, body: JoinBody) -> dict[str, object]:
-    room, _member = await chat_service.room_for(ctx.db, ctx.account_id, body.room_id)
+    room, _member = await chat_service.room_for(
+        ctx.db, ctx.account_id, body.room_id, _member_of(ctx)
+    )
     # Subscribe before reading, so nothing committed meanwhile falls between the two.
     await ctx.conn.subscribe(channels.room(room.id))
     missed = await chat_service.resume(
@@ -87,7 +99,7 @@ async def leave(ctx: Context, body: RoomBody) -> dict[str, object]:
 
 @command("chat.history", HistoryBody)
 async def history(ctx: Context, body: HistoryBody) -> dict[str, object]:
-    await chat_service.room_for(ctx.db, ctx.account_id, body.room_id)
+    await chat_service.room_for(ctx.db, ctx.account_id, body.room_id, _member_of(ctx))
     return await chat_service.history(
         ctx.db, room_id=body.room_id, before_seq=body.before_seq, limit=body.limit
     )
@@ -101,6 +113,7 @@ async def send(ctx: Context, body: SendBody) -> dict[str, object]:
         room_id=body.room_id,
         client_msg_id=body.client_msg_id,
         text=body.body,
+        member_of=_member_of(ctx),
     )
     name = ctx.conn.display_name
     data = message_dict(sent.message, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,9 @@ from app.realtime import access
 from app.sessions.models import ProgramSession
 
 MAX_LENGTH = 4000
+
+# The account's roles in an event as its connection remembers them (app/realtime/access.py).
+MemberOf = Callable[[int], Awaitable[Membership | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +73,23 @@ def message_dict(message: ChatMessage, author_name: str | None) -> dict[str, obj
     }
 
 
-async def _member(db: AsyncSession, account_id: int, event_id: int) -> Membership:
-    member = await access.membership(db, account_id, event_id)
+async def _member(
+    db: AsyncSession, account_id: int, event_id: int, member_of: MemberOf | None = None
+) -> Membership:
+    if member_of is not None:
+        member = await member_of(event_id)
+    else:
+        member = await access.membership(db, account_id, event_id)
     if member is None:
         raise ChatDenied("Register for this event first.")
     return member
 
 
-async def check_read(db: AsyncSession, account_id: int, room: ChatRoom) -> Membership:
+async def check_read(
+    db: AsyncSession, account_id: int, room: ChatRoom, member_of: MemberOf | None = None
+) -> Membership:
     """Raise ChatDenied unless the account may read (and so write to) the room."""
-    member = await _member(db, account_id, room.event_id)
+    member = await _member(db, account_id, room.event_id, member_of)
     if room.kind == RoomKind.booth_private:
         assert room.exhibitor_id is not None  # noqa: S101
         if not (
@@ -103,11 +114,13 @@ def can_moderate(member: Membership, room: ChatRoom) -> bool:
     )
 
 
-async def room_for(db: AsyncSession, account_id: int, room_id: int) -> tuple[ChatRoom, Membership]:
+async def room_for(
+    db: AsyncSession, account_id: int, room_id: int, member_of: MemberOf | None = None
+) -> tuple[ChatRoom, Membership]:
     room = await repo.get_room(db, room_id)
     if room is None:
         raise RoomNotFound()
-    return room, await check_read(db, account_id, room)
+    return room, await check_read(db, account_id, room, member_of)
 
 
 async def open_room(db: AsyncSession, account_id: int, target: Target) -> ChatRoom:
@@ -190,13 +203,19 @@ def _clean(text: str) -> str:
 
 
 async def send(
-    db: AsyncSession, *, account_id: int, room_id: int, client_msg_id: str, text: str
+    db: AsyncSession,
+    *,
+    account_id: int,
+    room_id: int,
+    client_msg_id: str,
+    text: str,
+    member_of: MemberOf | None = None,
 ) -> Sent:
     """Store a message with the room's next sequence number, once per client message id."""
     # The lock comes first so that on SQLite the transaction starts as a writer.
     if not await repo.lock_room(db, room_id):
         raise RoomNotFound()
-    room, member = await room_for(db, account_id, room_id)
+    room, member = await room_for(db, account_id, room_id, member_of)
     existing = await repo.find_sent(
         db, room_id=room_id, author_id=account_id, client_msg_id=client_msg_id
     )

@@ -1,6 +1,17 @@
-"""Who may listen to which channel; the event membership behind every realtime decision."""
+"""Who may listen to which channel; the event membership behind every realtime decision.
+
+Two answers are remembered for `CACHE_SECONDS` so that repeated commands (heartbeats,
+re-subscribes, re-entries) need no database work: which event (and exhibitor) a place
+belongs to, per process, and an account's roles in an event, per connection (taken with the
+account the connection logged in with). A role granted or revoked, or an account erased,
+therefore reaches an open connection within that time; consents are never cached (visitor
+cards read the registration each time).
+"""
 
 from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,14 +22,40 @@ from app.booths.models import Booth, Exhibitor
 from app.events.models import Event, Registration
 from app.realtime import channels
 from app.realtime.protocol import Denied
-
-__all__ = ["Denied", "booth", "check_listen", "membership", "place_event", "registration"]
 from app.sessions.models import ProgramSession
 
+if TYPE_CHECKING:
+    from app.realtime.connection import Connection
 
-async def membership(db: AsyncSession, account_id: int, event_id: int) -> Membership | None:
-    """The account's roles in the event, or None when it has none there (admins always do)."""
-    account = await db.get(Account, account_id)
+__all__ = [
+    "CACHE_SECONDS",
+    "Denied",
+    "Places",
+    "booth",
+    "check_listen",
+    "member_of",
+    "membership",
+    "place_event",
+    "registration",
+]
+
+CACHE_SECONDS: Final = 60.0
+_PLACES_MAX: Final = 10_000
+_clock = time.monotonic  # what remembered answers are timed by (tests move it)
+
+# (kind, id) -> (valid until, event_id, exhibitor_id or None); Denied answers are not kept.
+Places = dict[tuple[str, int], tuple[float, int, int | None]]
+
+
+async def membership(
+    db: AsyncSession, account_id: int, event_id: int, *, account: Account | None = None
+) -> Membership | None:
+    """The account's roles in the event, or None when it has none there (admins always do).
+
+    `account`, when given, is that account as just read (it is not read again).
+    """
+    if account is None:
+        account = await db.get(Account, account_id)
     event = await db.get(Event, event_id)
     if account is None or event is None or account.erased_at is not None:
         return None
@@ -35,8 +72,41 @@ async def booth(db: AsyncSession, booth_id: int) -> Booth:
     return found
 
 
-async def place_event(db: AsyncSession, kind: str, ident: int) -> tuple[int, int | None]:
-    """(event_id, exhibitor_id or None) of a booth, session, exhibitor (staff) or event channel."""
+async def member_of(db: AsyncSession, conn: Connection, event_id: int) -> Membership | None:
+    """`membership` of the connection's account, remembered on the connection for a while."""
+    now = _clock()
+    hit = conn.memberships.get(event_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    # The account read at login stands in for a fresh read while it is recent.
+    account = conn.account if now < conn.account_until else None
+    found = await membership(db, conn.account_id, event_id, account=account)
+    conn.memberships[event_id] = (now + CACHE_SECONDS, found)
+    return found
+
+
+async def place_event(
+    db: AsyncSession, kind: str, ident: int, cache: Places | None = None
+) -> tuple[int, int | None]:
+    """(event_id, exhibitor_id or None) of a booth, session, exhibitor (staff) or event channel.
+
+    With `cache` (the process's, `Realtime.places`) the answer is kept for CACHE_SECONDS.
+    """
+    if cache is None:
+        return await _place_event(db, kind, ident)
+    key = (kind, ident)
+    now = _clock()
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1], hit[2]
+    event_id, exhibitor_id = await _place_event(db, kind, ident)
+    if len(cache) >= _PLACES_MAX:
+        cache.clear()
+    cache[key] = (now + CACHE_SECONDS, event_id, exhibitor_id)
+    return event_id, exhibitor_id
+
+
+async def _place_event(db: AsyncSession, kind: str, ident: int) -> tuple[int, int | None]:
     if kind == "booth":
         found = await booth(db, ident)
         return found.event_id, found.exhibitor_id
@@ -55,8 +125,11 @@ async def place_event(db: AsyncSession, kind: str, ident: int) -> tuple[int, int
     raise Denied()
 
 
-async def check_listen(db: AsyncSession, account_id: int, channel: str) -> Membership | None:
-    """Raise Denied unless the account may receive `channel`'s pushes."""
+async def check_listen(
+    db: AsyncSession, conn: Connection, channel: str, places: Places | None = None
+) -> Membership | None:
+    """Raise Denied unless the connection's account may receive `channel`'s pushes."""
+    account_id = conn.account_id
     try:
         kind, ident = channels.parse(channel)
     except ValueError:
@@ -67,8 +140,8 @@ async def check_listen(db: AsyncSession, account_id: int, channel: str) -> Membe
         return None
     if kind == "room":
         raise Denied("Join chat rooms with chat.join.")
-    event_id, _exhibitor = await place_event(db, kind, ident)
-    member = await membership(db, account_id, event_id)
+    event_id, _exhibitor = await place_event(db, kind, ident, places)
+    member = await member_of(db, conn, event_id)
     if member is None:
         raise Denied("Register for this event first.")
     if kind == "staff" and not (member.is_organizer or member.staffs(ident)):

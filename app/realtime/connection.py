@@ -11,13 +11,17 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
 from app.realtime.hub import Hub
 from app.realtime.protocol import CLOSE_TRY_AGAIN, Outgoing, text_frame
 from app.realtime.wire import Wire
+
+if TYPE_CHECKING:
+    from app.auth.deps import Membership
+    from app.auth.models import Account
 
 log = structlog.get_logger()
 
@@ -50,6 +54,11 @@ class Connection:
         self.queue_size = queue_size
         self.channels: set[str] = set()
         self.places: set[str] = set()
+        # What the connection proved (see app/realtime/access.py): the account read at login,
+        # trusted until `account_until` (monotonic), and its roles per event, each until a time.
+        self.account: Account | None = None
+        self.account_until = 0.0
+        self.memberships: dict[int, tuple[float, Membership | None]] = {}
         self.close_code: int | None = None
         self.close_reason = ""
         self.closed = asyncio.Event()

@@ -14,7 +14,7 @@ from app.auth.models import Account, AuthSession
 from app.auth.security import digest
 from app.db import utcnow
 from app.errors import AppError
-from app.realtime import channels, presence
+from app.realtime import access, channels, presence
 from app.realtime.connection import Connection
 from app.realtime.protocol import (
     CLOSE_BAD_ORIGIN,
@@ -46,14 +46,14 @@ class Internal(AppError):
         return "Something went wrong on our side. It has been logged; please try again."
 
 
-async def account_for(rt: Realtime, token: str | None) -> tuple[int, str] | None:
+async def account_for(rt: Realtime, token: str | None) -> Account | None:
     """The account behind a session cookie (the same digest lookup as app/auth/deps.py)."""
     if not token:
         return None
     async with rt.sessionmaker() as db:
-        row = (
+        return (
             await db.execute(
-                select(Account.id, Account.display_name)
+                select(Account)
                 .join(AuthSession, AuthSession.account_id == Account.id)
                 .where(
                     AuthSession.token_hash == digest(token),
@@ -61,8 +61,7 @@ async def account_for(rt: Realtime, token: str | None) -> tuple[int, str] | None
                     Account.erased_at.is_(None),
                 )
             )
-        ).one_or_none()
-    return None if row is None else (row[0], row[1])
+        ).scalar_one_or_none()
 
 
 async def dispatch(rt: Realtime, conn: Connection, raw: str | bytes) -> None:
@@ -88,11 +87,13 @@ async def dispatch(rt: Realtime, conn: Connection, raw: str | bytes) -> None:
     except ValidationError as exc:
         conn.send(error(frame.id, validation_error(exc)))
         return
-    ctx: Context | None = None
+    ctx = Context(conn=conn, realtime=rt)
     try:
-        async with rt.sessionmaker() as db, db.begin():
-            ctx = Context(db=db, conn=conn, realtime=rt)
-            result = await command.handler(ctx, body)
+        result = await command.handler(ctx, body)
+        db = ctx.opened
+        if db is not None and (db.in_transaction() or db.new or db.dirty or db.deleted):
+            # One transaction per frame, committed before the answer and the publishes.
+            await db.commit()
     except AppError as exc:
         conn.send(error(frame.id, exc))
         return
@@ -100,6 +101,10 @@ async def dispatch(rt: Realtime, conn: Connection, raw: str | bytes) -> None:
         log.exception("ws.command_failed", action=frame.action)
         conn.send(error(frame.id, Internal()))
         return
+    finally:
+        db = ctx.opened
+        if db is not None:
+            await db.close()  # rolls back whatever did not commit
     conn.send(success(frame.id, result))
     for job in ctx._after:
         await job()
@@ -141,25 +146,27 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if origin is not None and origin_of(origin) not in rt.allowed_origins():
         await websocket.close(code=CLOSE_BAD_ORIGIN)
         return
-    found = await account_for(rt, websocket.cookies.get(SESSION_COOKIE))
-    if found is None:
+    account = await account_for(rt, websocket.cookies.get(SESSION_COOKIE))
+    if account is None:
         # Accepted first so that the browser sees the code and sends the visitor to log in.
         await websocket.accept()
         await websocket.close(code=CLOSE_UNAUTHENTICATED, reason="login required")
         return
-    account_id, display_name = found
+    account_id = account.id
     await websocket.accept()
     limits = rt.limits
     conn = Connection(
         websocket,
         account_id=account_id,
-        display_name=display_name,
+        display_name=account.display_name,
         hub=rt.hub,
         queue_size=limits.send_queue,
         rate=limits.rate_per_second,
         burst=limits.rate_burst,
         wire=wire_of(websocket.scope),
     )
+    conn.account = account
+    conn.account_until = access._clock() + access.CACHE_SECONDS
     rt.connections.add(conn)
     writer = asyncio.create_task(conn.writer(), name=f"ws.writer.{conn.id}")
     reader = asyncio.create_task(_read(rt, conn, websocket), name=f"ws.reader.{conn.id}")

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import Booth
-from app.events.models import Event
+from app.events.models import Event, Registration
 from app.realtime import access, channels, leads_bridge
 from app.realtime.connection import Connection
 from app.realtime.leads_bridge import Publish
@@ -36,6 +36,12 @@ async def visitor_card(
 ) -> dict[str, object] | None:
     """The identity staff may see: only of a consenting, non-erased registration."""
     reg = await access.registration(db, event_id, account_id)
+    return await _card(db, reg, exhibitor_id=exhibitor_id, account_id=account_id)
+
+
+async def _card(
+    db: AsyncSession, reg: Registration | None, *, exhibitor_id: int, account_id: int
+) -> dict[str, object] | None:
     if reg is None or reg.consent_share_at is None or reg.erased_at is not None:
         return None
     return {
@@ -60,45 +66,68 @@ async def record_dwell(db: AsyncSession, visit: Visit, out: list[Publish]) -> in
     booth = await db.get(Booth, ident)
     if booth is None:
         return None
-    event = await db.get(Event, booth.event_id)
     reg = await access.registration(db, booth.event_id, visit.visitor)
-    if event is None or reg is None:
+    return await _record_dwell(db, visit, out, booth.event_id, booth.exhibitor_id, reg)
+
+
+async def _record_dwell(
+    db: AsyncSession,
+    visit: Visit,
+    out: list[Publish],
+    event_id: int,
+    exhibitor_id: int,
+    reg: Registration | None,
+) -> int | None:
+    if reg is None or visit.seconds < 1:
         return None  # staff and organizers walking through are not leads
+    _kind, booth_id = channels.parse(visit.place)
+    event = await db.get(Event, event_id)
+    if event is None:
+        return None
     out += await leads_bridge.record_activity(
         db,
         event=event,
         registration=reg,
         type="booth.dwell",
         value=visit.seconds,
-        exhibitor_id=booth.exhibitor_id,
-        booth_id=booth.id,
-        idempotency_key=dwell_key(booth.id, reg.id, visit),
+        exhibitor_id=exhibitor_id,
+        booth_id=booth_id,
+        idempotency_key=dwell_key(booth_id, reg.id, visit),
     )
     return visit.seconds
 
 
-async def consequences(db: AsyncSession, change: Change) -> list[Publish]:
-    """Dwell and staff-feed work for one presence change; returns what to publish after commit."""
-    out: list[Publish] = []
+async def consequences(
+    db: AsyncSession, change: Change, places: access.Places | None = None
+) -> list[Publish]:
+    """Dwell and staff-feed work for one presence change; returns what to publish after commit.
+
+    Only arrivals and departures of a visitor (not of their other tabs, not heartbeats) count;
+    a departure is the only time dwell is recorded.
+    """
+    if not (change.entered or change.visit is not None):
+        return []
+    out: list[Publish] = [
+        (change.place, push("presence.count", {"place": change.place, "count": change.count}))
+    ]
     kind, ident = channels.parse(change.place)
-    if change.entered or change.visit is not None:
-        out.append(
-            (change.place, push("presence.count", {"place": change.place, "count": change.count}))
-        )
-    if kind != "booth" or not (change.entered or change.visit is not None):
+    if kind != "booth":
         return out
-    booth = await db.get(Booth, ident)
-    if booth is None:
+    try:
+        event_id, exhibitor_id = await access.place_event(db, kind, ident, places)
+    except access.Denied:
         return out
-    body: dict[str, object] = {"booth_id": booth.id, "count": change.count}
+    if exhibitor_id is None:
+        return out
+    # One registration read serves the dwell record and the card.
+    reg = await access.registration(db, event_id, change.visitor)
+    body: dict[str, object] = {"booth_id": ident, "count": change.count}
     mqls: list[Publish] = []
     if change.visit is not None:
-        body["seconds"] = await record_dwell(db, change.visit, mqls)
-    body["visitor"] = await visitor_card(
-        db, event_id=booth.event_id, exhibitor_id=booth.exhibitor_id, account_id=change.visitor
-    )
+        body["seconds"] = await _record_dwell(db, change.visit, mqls, event_id, exhibitor_id, reg)
+    body["visitor"] = await _card(db, reg, exhibitor_id=exhibitor_id, account_id=change.visitor)
     event = "staff.visitor_entered" if change.entered else "staff.visitor_left"
-    out.append((channels.staff(booth.exhibitor_id), push(event, body)))
+    out.append((channels.staff(exhibitor_id), push(event, body)))
     return out + mqls
 
 
@@ -107,12 +136,12 @@ async def enter(
 ) -> tuple[int, list[Publish]]:
     """Enter (or heartbeat) `place` with this tab; returns the count and what to publish."""
     kind, ident = _place(place)
-    event_id, _exhibitor_id = await access.place_event(db, kind, ident)
-    if await access.membership(db, conn.account_id, event_id) is None:
+    event_id, _exhibitor_id = await access.place_event(db, kind, ident, rt.places)
+    if await access.member_of(db, conn, event_id) is None:
         raise access.Denied("Register for this event first.")
     change = await rt.presence.enter(place, conn.id, conn.account_id, rt.clock())
     conn.places.add(place)
-    return change.count, await consequences(db, change)
+    return change.count, await consequences(db, change, rt.places)
 
 
 async def leave(
@@ -122,16 +151,16 @@ async def leave(
     change = await rt.presence.leave(place, conn.id, rt.clock())
     if change is None:
         return await rt.presence.count(place), []
-    return change.count, await consequences(db, change)
+    return change.count, await consequences(db, change, rt.places)
 
 
 async def snapshot(
-    rt: Realtime, db: AsyncSession, account_id: int, place: str
+    rt: Realtime, db: AsyncSession, conn: Connection, place: str
 ) -> dict[str, object]:
     """Count for any member; identities of consenting visitors for the booth's staff."""
     kind, ident = _place(place)
-    event_id, exhibitor_id = await access.place_event(db, kind, ident)
-    member = await access.membership(db, account_id, event_id)
+    event_id, exhibitor_id = await access.place_event(db, kind, ident, rt.places)
+    member = await access.member_of(db, conn, event_id)
     if member is None:
         raise access.Denied("Register for this event first.")
     result: dict[str, object] = {"place": place, "count": await rt.presence.count(place)}
@@ -149,12 +178,15 @@ async def snapshot(
 
 async def apply(rt: Realtime, changes: list[Change]) -> None:
     """Record and publish changes that happened outside a command (disconnects, timeouts)."""
+    changes = [c for c in changes if c.entered or c.visit is not None]
     if not changes:
-        return
+        return  # another tab of the same visitor: nothing to record or push
     publishes: list[Publish] = []
-    async with rt.sessionmaker() as db, db.begin():
+    async with rt.sessionmaker() as db:
         for change in changes:
-            publishes += await consequences(db, change)
+            publishes += await consequences(db, change, rt.places)
+        if db.in_transaction() or db.new or db.dirty or db.deleted:
+            await db.commit()
     for channel, data in publishes:
         await rt.hub.publish(channel, data)
 

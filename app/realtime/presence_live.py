@@ -38,4 +38,4 @@ async def leave(ctx: Context, body: PlaceBody) -> dict[str, object]:
 
 @command("presence.list", PlaceBody)
 async def list_(ctx: Context, body: PlaceBody) -> dict[str, object]:
-    return await presence.snapshot(ctx.realtime, ctx.db, ctx.account_id, body.place)
+    return await presence.snapshot(ctx.realtime, ctx.db, ctx.conn, body.place)

@@ -89,7 +89,7 @@ def parse_frame(text: str | bytes) -> Frame:
             {"at": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
         ]
         raise ProtocolInvalid(fields=fields, id=frame_id) from None
-    return Frame(action=action, id=fid, body=body)
+    return Frame.model_construct(action=action, id=fid, body=body)  # validated just above
 
 
 def validation_error(exc: ValidationError) -> ProtocolInvalid:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     from app.realtime.connection import Connection
@@ -32,12 +32,30 @@ class Empty(Body):
 
 @dataclass
 class Context:
-    """What a command sees: its own transaction, the connection, and after-commit work."""
+    """What a command sees: its own transaction, the connection, and after-commit work.
 
-    db: AsyncSession
+    The session is opened on first use of `db`: commands that touch no table (a publish,
+    an unsubscribe, a heartbeat answered from the connection's cache) cost no transaction.
+    """
+
     conn: Connection
     realtime: Realtime
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    _db: AsyncSession | None = None
     _after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def db(self) -> AsyncSession:
+        db = self._db
+        if db is None:
+            make = self.sessionmaker or self.realtime.sessionmaker
+            db = self._db = make()
+        return db
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The session, if the command used one."""
+        return self._db
 
     @property
     def account_id(self) -> int:

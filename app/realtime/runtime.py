@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.realtime.access import Places
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 from app.realtime.presence_store import PresenceStore
@@ -39,6 +40,8 @@ class Realtime:
     presence: PresenceStore
     limits: Limits = field(default_factory=Limits)
     connections: set[Connection] = field(default_factory=set)
+    # Which event (and exhibitor) each place belongs to; see app/realtime/access.py.
+    places: Places = field(default_factory=dict)
     clock: Callable[[], float] = time.time
 
     def allowed_origins(self) -> frozenset[str]:

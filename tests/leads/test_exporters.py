@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import random
 import zipfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -393,6 +394,42 @@ def test_reasons_keep_their_order_when_equally_strong() -> None:
 async def _rows_of(*rows: Sequence[Cell]) -> AsyncIterator[Sequence[Cell]]:
     for row in rows:
         yield row
+
+
+async def test_csv_is_what_the_csv_module_writes_of_the_neutralised_cells() -> None:
+    rng = random.Random(7)
+    pieces = ["", "a", ",", '"', "\r", "\n", " ", "=", "+", "-", "@", "\t", "\x00", "\x1f", "é"]
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+
+    floats = [None, 1.5, -0.0, 0.1 + 0.2, 1e22, float("inf")]
+    rows: list[list[Cell]] = [
+        [
+            text(),
+            text() or None,
+            rng.randint(-5, 5),
+            rng.choice(floats),
+            rng.choice([1, 2.5, None]),
+            "+44 20 7946 0958" if n % 2 else "=1+2",
+            # Datetimes in the last batch only: the other batches hold only texts and numbers.
+            T0 + dt.timedelta(seconds=n) if n >= 2000 and n % 3 else None,
+        ]
+        for n in range(3000)
+    ]
+    header = ["text", "maybe", "int", "float", "number", "phone", "at"]
+    got = b"".join([c async for c in CSVExporter().stream(header, _rows_of(*rows))])
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(
+            [
+                neutralise(v) if isinstance(v, str) else iso(v) if isinstance(v, dt.datetime) else v
+                for v in row
+            ]
+        )
+    assert got.decode() == expected.getvalue()
 
 
 async def test_xlsx_user_text_stays_text() -> None:

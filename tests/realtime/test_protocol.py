@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from app.events.models import RoleName
-from app.realtime import channels
+from app.realtime import access, channels
 from app.realtime.connection import Connection
 from app.realtime.hub import hub_from_url
 from app.realtime.protocol import push
@@ -189,3 +189,31 @@ async def test_slow_consumer_is_closed_1013_and_never_stalls_others() -> None:
         for task in writers:
             task.cancel()
         await asyncio.gather(*writers, return_exceptions=True)
+
+
+async def test_a_revoked_role_reaches_an_open_connection_within_a_minute(
+    ws_url: str, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(access, "_clock", lambda: now[0])
+    event = await make_event(db)
+    attendee = await make_account(db)
+    role = await grant(db, attendee, event, RoleName.attendee)
+    token = await session_token(db, attendee)
+    channel = channels.event(event.id)
+    async with client(ws_url, token) as tab:
+        assert await tab.call("realtime.subscribe", {"channel": channel}) == {"channel": channel}
+        await db.delete(role)
+        await db.commit()
+        # Remembered by the connection for CACHE_SECONDS: still a member.
+        await tab.call("realtime.unsubscribe", {"channel": channel})
+        assert await tab.call("realtime.subscribe", {"channel": channel}) == {"channel": channel}
+        now[0] += access.CACHE_SECONDS + 1
+        with pytest.raises(ServerError) as caught:
+            await tab.call("realtime.subscribe", {"channel": channels.event(event.id)})
+        assert caught.value.code == "realtime.denied"
+    # A new connection sees it at once.
+    async with client(ws_url, token) as fresh:
+        with pytest.raises(ServerError) as caught:
+            await fresh.call("realtime.subscribe", {"channel": channel})
+        assert caught.value.code == "realtime.denied"
