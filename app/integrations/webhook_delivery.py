@@ -117,6 +117,8 @@ async def dispatch_events(
         )
         values: list[dict[str, Any]] = []
         for lead_event, lead, event, registration, exhibitor, shares in rows:
+            if registration.erased_at is not None:
+                continue  # the attendee deleted their account: nothing more about them leaves
             targets = [
                 e
                 for e in endpoints
@@ -265,15 +267,22 @@ async def send_due(
     async with sessionmaker() as db, db.begin():
         rows = (
             await db.execute(
-                select(WebhookDelivery, WebhookEndpoint)
+                select(WebhookDelivery, WebhookEndpoint, Registration.erased_at)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .outerjoin(Registration, Registration.id == WebhookDelivery.registration_id)
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.lock_token == token)
                 .order_by(WebhookDelivery.id)
             )
         ).all()
-    live = [(d, e) for d, e in rows if e.active]
-    if len(live) < len(rows):
-        await _finish_off(sessionmaker, token, [d.id for d, e in rows if not e.active])
+    live = [(d, e) for d, e, erased in rows if e.active and erased is None]
+    erased_ids = [d.id for d, e, erased in rows if erased is not None]
+    if erased_ids:  # erased since the body was written (a race with the erasure): never sent
+        await _finish_off(
+            sessionmaker, token, erased_ids, reason="The attendee deleted their account."
+        )
+    disabled = [d.id for d, e, erased in rows if not e.active and erased is None]
+    if disabled:
+        await _finish_off(sessionmaker, token, disabled, reason="The endpoint was disabled.")
     gate = asyncio.Semaphore(CONCURRENCY)
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     async with httpx.AsyncClient(
@@ -299,7 +308,11 @@ async def send_due(
 
 
 async def _finish_off(
-    sessionmaker: async_sessionmaker[AsyncSession], token: str, ids: Sequence[int]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    token: str,
+    ids: Sequence[int],
+    *,
+    reason: str,
 ) -> None:
     async with sessionmaker() as db, db.begin():
         await db.execute(
@@ -307,7 +320,7 @@ async def _finish_off(
             .where(WebhookDelivery.id.in_(ids), WebhookDelivery.lock_token == token)
             .values(
                 status="failed",
-                last_error="The endpoint was disabled.",
+                last_error=reason,
                 locked_until=None,
                 lock_token=None,
             )

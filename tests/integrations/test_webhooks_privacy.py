@@ -26,7 +26,7 @@ from tests.integrations.test_webhooks_delivery import add_endpoint, bearer
 from tests.integrations.webhook_receiver import Receiver, running
 
 
-async def test_erased_attendee_leads_arrive_without_contact(
+async def test_nothing_about_an_erased_attendee_is_sent(
     app: FastAPI, db: AsyncSession, client: httpx.AsyncClient, settings: Settings
 ) -> None:
     event = await make_event(db, slug="summit")
@@ -43,17 +43,17 @@ async def test_erased_attendee_leads_arrive_without_contact(
     await db.commit()
     with running(Receiver()) as receiver:
         await add_endpoint(client, organizer, receiver, ["lead.updated"])
-        # The lead engine emits events of erased attendees' leads too (scores still change).
+        # The lead engine may still emit events of erased attendees' leads (scores change).
         for lead in (
             await db.execute(select(Lead).where(Lead.registration_id == reg.id))
         ).scalars():
             db.add(LeadEvent(lead_id=lead.id, type="lead.updated", change={}, at=utcnow()))
         await db.commit()
         await run_once(app.state.sessionmaker, settings)
-    leads = [r.json["data"]["lead"] for r in receiver.verified]
-    assert leads
-    assert {lead["contact"] is None for lead in leads} == {True}
-    assert sorted(lead["scope"] for lead in leads) == ["event", "exhibitor"]
+    assert receiver.verified == []
+    assert (await db.execute(select(WebhookDelivery))).first() is None
+    undispatched = select(LeadEvent).where(LeadEvent.dispatched_at.is_(None))
+    assert (await db.execute(undispatched)).first() is None
 
 
 async def test_send_time_check_refuses_a_private_address(
@@ -107,3 +107,29 @@ async def test_deleting_an_account_strips_its_stored_deliveries(
         ("sent", "", None),
         ("failed", "", None),
     ]
+
+
+async def test_a_delivery_of_an_attendee_erased_meanwhile_is_never_sent(
+    app: FastAPI, db: AsyncSession, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    event = await make_event(db, slug="summit")
+    reg = await make_registration(db, event, email="ada@example.com")
+    organizer = await bearer(db, event, RoleName.organizer)
+    with running(Receiver()) as receiver:
+        await add_endpoint(client, organizer, receiver, ["lead.updated"])
+        await record(db, event=event, registration=reg, type="booth.visit",
+                     idempotency_key="v1")  # fmt: skip
+        await db.commit()
+        await webhook_delivery.dispatch_events(app.state.sessionmaker, settings)
+        # The erasure commits after the body was written (a race on PostgreSQL).
+        reg.erased_at = utcnow()
+        await db.commit()
+        await run_once(app.state.sessionmaker, settings)
+    assert receiver.verified == []
+    delivery = (
+        await db.execute(select(WebhookDelivery).execution_options(populate_existing=True))
+    ).scalar_one()
+    assert (delivery.status, delivery.last_error) == (
+        "failed",
+        "The attendee deleted their account.",
+    )
