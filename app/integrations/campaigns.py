@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Membership
 from app.auth.security import new_token
-from app.booths.booth_repository import shares_clause
 from app.booths.models import Exhibitor
 from app.db import utcnow
 from app.errors import Forbidden, Invalid, NotFound
@@ -23,7 +22,7 @@ from app.integrations import email_render
 from app.integrations.email_render import Engaged, Recipient
 from app.integrations.models import EmailCampaign, EmailMessage, EmailSuppression
 from app.leads.export_api import FILTER_KEYS, parse_filters
-from app.leads.export_rows import ExportFilter
+from app.leads.export_rows import ExportFilter, filter_clauses
 from app.leads.models import Activity, Lead
 
 CHUNK = 500
@@ -86,39 +85,15 @@ async def audience_for(
 
 
 def _where(f: ExportFilter) -> list[ColumnElement[bool]]:
-    """The lead filter of exports (`app/leads/export_rows.py`), plus: an address to write to
-    and the attendee's consent to marketing email."""
-    clauses: list[ColumnElement[bool]] = [
-        Lead.event_id == f.event_id,
+    """The lead filter of exports, plus: an address to write to and the attendee's consent
+    to marketing email."""
+    return [
+        *filter_clauses(f),
         Registration.erased_at.is_(None),
         Registration.email.is_not(None),
         # Follow-ups are marketing email: only to attendees who ticked "Send me marketing email".
         Registration.consent_marketing_at.is_not(None),
     ]
-    if f.exhibitor_ids is not None:
-        clauses.append(Lead.exhibitor_id.in_(f.exhibitor_ids))
-    if f.consenting_only:
-        clauses.append(shares_clause(Lead.exhibitor_id))
-    if f.event_level is True:
-        clauses.append(Lead.exhibitor_id.is_(None))
-    for column, value in (
-        (Lead.stage, f.stage),
-        (Lead.cell, f.cell),
-        (Lead.grade, f.grade),
-        (Lead.tier, f.tier),
-        (Lead.buying_stage, f.buying_stage),
-    ):
-        if value is not None:
-            clauses.append(column == value)
-    if f.min_score is not None:
-        clauses.append(Lead.engagement >= f.min_score)
-    if f.max_score is not None:
-        clauses.append(Lead.engagement <= f.max_score)
-    if f.active_from is not None:
-        clauses.append(Lead.last_activity_at >= f.active_from)
-    if f.active_to is not None:
-        clauses.append(Lead.last_activity_at < f.active_to)
-    return clauses
 
 
 async def recipients(

@@ -57,7 +57,8 @@ class ExportFilter:
     active_to: dt.datetime | None = None
 
 
-def _where(f: ExportFilter, *, by_id: bool = False) -> list[ColumnElement[bool]]:
+def filter_clauses(f: ExportFilter, *, by_id: bool = False) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the leads `f` selects (exports, follow-up email)."""
     # by_id: "event_id + 0" keeps the planner off the event indexes, so that each chunk walks
     # the primary key from the last id seen instead of sorting all the event's leads again.
     event = (Lead.event_id + 0) if by_id else Lead.event_id
@@ -201,7 +202,7 @@ def _lead_query(
         .join(r, r.id == Lead.registration_id)
         .outerjoin(Exhibitor, Exhibitor.id == Lead.exhibitor_id)
         .outerjoin(Account, Account.id == Lead.owner_id)
-        .where(and_(*_where(f, by_id=by_id)))
+        .where(and_(*filter_clauses(f, by_id=by_id)))
     )
 
 
