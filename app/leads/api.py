@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.auth.deps import EventDep, Member, Organizer
 from app.db import DbSession, RowId
 from app.events.models import Registration
-from app.leads import repository, sales
+from app.leads import lead_queries, repository, sales
 from app.leads.batch import record_many
 from app.leads.facts import Score
 from app.leads.lifecycle import allowed_moves, transition
@@ -175,7 +175,7 @@ async def list_leads(
 ) -> LeadPage:
     if last_activity_after is not None and last_activity_after.tzinfo is None:
         last_activity_after = last_activity_after.replace(tzinfo=dt.UTC)
-    filters = repository.LeadFilter(
+    filters = lead_queries.LeadFilter(
         cell=cell,
         stage=stage,
         min_score=min_score,
@@ -195,7 +195,7 @@ async def list_leads(
 
 async def _detail(db: DbSession, member: Member, lead: Lead, reg: Registration) -> LeadDetail:
     now: Score = await live_score(db, lead=lead, registration=reg)
-    transitions, notes, calls = await repository.lead_history(db, lead.id)
+    transitions, notes, calls = await lead_queries.lead_history(db, lead.id)
     return LeadDetail(
         **_lead_read(lead, reg).model_dump(),
         engagement_now=now.engagement,
@@ -204,7 +204,7 @@ async def _detail(db: DbSession, member: Member, lead: Lead, reg: Registration) 
         allowed_moves=allowed_moves(lead.stage, organizer=member.is_organizer),
         timeline=[
             ActivityRead.model_validate(a, from_attributes=True)
-            for a in await repository.lead_timeline(db, lead)
+            for a in await lead_queries.lead_timeline(db, lead)
         ],
         transitions=[TransitionRead.model_validate(t, from_attributes=True) for t in transitions],
         notes=[NoteRead.model_validate(n, from_attributes=True) for n in notes],

@@ -18,11 +18,11 @@ from app.booths.models import Exhibitor
 from app.db import DbSession, RowId
 from app.errors import Forbidden, NotFound
 from app.events import vocab as profile_vocab
-from app.leads import queries_pages, repository, sales
+from app.leads import lead_queries, queries_pages, sales
 from app.leads.errors import IllegalTransition, InvalidActivity, ReasonRequired
 from app.leads.labels import SORT_LABELS, VOCAB
+from app.leads.lead_queries import SORTS, LeadFilter
 from app.leads.lifecycle import allowed_moves, transition
-from app.leads.repository import SORTS, LeadFilter
 from app.leads.service import live_score
 from app.leads.versions import current_rules
 from app.leads.vocab import (
@@ -252,7 +252,7 @@ async def _lead_page(
     lead, registration = await sales.lead_for(db, member=member, lead_id=lead_id)
     now = await live_score(db, lead=lead, registration=registration)
     rules = await current_rules(db, member.event)
-    transitions, notes, calls = await repository.lead_history(db, lead.id)
+    transitions, notes, calls = await lead_queries.lead_history(db, lead.id)
     names = await queries_pages.account_names(
         db,
         [t.actor_id for t in transitions]
@@ -274,7 +274,7 @@ async def _lead_page(
             "current_version": rules.version,
             "fit_reasons": [r for r in reasons if r.get("dimension") == "fit"],
             "engagement_reasons": [r for r in reasons if r.get("dimension") != "fit"],
-            "timeline": await repository.lead_timeline(db, lead),
+            "timeline": await lead_queries.lead_timeline(db, lead),
             "transitions": transitions,
             "notes": notes,
             "calls": calls,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -32,17 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.booths.booth_repository import shares_clause
 from app.booths.models import Booth, BoothConsent, Exhibitor
 from app.db import utcnow
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
-from app.leads.models import Activity, Call, Lead, LeadNote, LeadTransition, RulesVersion
+from app.leads.models import Activity, Lead, LeadTransition, RulesVersion
 
 AnyRow = Row[*tuple[Any, ...]]
 # ActivityFact's fields, in order.
-_FACT_COLUMNS = (
+FACT_COLUMNS = (
     Activity.id,
     Activity.type,
     Activity.at,
@@ -270,7 +268,7 @@ async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str
             set_committed_value(lead, key, value)
 
 
-_FACTS_OF_ATTENDEE = select(*_FACT_COLUMNS).where(
+_FACTS_OF_ATTENDEE = select(*FACT_COLUMNS).where(
     Activity.event_id == bindparam("event_id"),
     Activity.registration_id == bindparam("registration_id"),
 )
@@ -410,7 +408,7 @@ async def activity_facts_of(
     """Every logged activity of those attendees, as facts by registration."""
     facts: dict[int, list[ActivityFact]] = {}
     for row in await db.execute(
-        select(*_FACT_COLUMNS, Activity.registration_id).where(
+        select(*FACT_COLUMNS, Activity.registration_id).where(
             Activity.event_id == event_id, Activity.registration_id.in_(registration_ids)
         )
     ):
@@ -541,243 +539,6 @@ async def registration_by_email(db: AsyncSession, event_id: int, email: str) -> 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LeadFilter:
-    exhibitor_ids: frozenset[int] | None = None  # None: every lead of the event
-    event_level: bool | None = None
-    consenting_only: bool = False
-    cell: str | None = None
-    stage: str | None = None
-    min_score: float | None = None
-    max_score: float | None = None
-    buying_stage: str | None = None
-    exhibitor_id: int | None = None
-    last_activity_after: dt.datetime | None = None
-
-
-SORTS: dict[str, ColumnElement[Any]] = {
-    "engagement": Lead.engagement.desc(),
-    "fit": Lead.fit.desc(),
-    "last_activity": Lead.last_activity_at.desc(),
-    "cell": Lead.cell.asc(),
-    "created": Lead.created_at.desc(),
-}
-
-
-async def list_leads(
-    db: AsyncSession, event_id: int, f: LeadFilter, *, sort: str, limit: int, offset: int
-) -> tuple[list[tuple[Lead, Registration]], int]:
-    query = (
-        select(Lead, Registration)
-        .join(Registration, Registration.id == Lead.registration_id)
-        .where(Lead.event_id == event_id)
-    )
-    if f.exhibitor_ids is not None:
-        query = query.where(Lead.exhibitor_id.in_(f.exhibitor_ids))
-    if f.event_level is True:
-        query = query.where(Lead.exhibitor_id.is_(None))
-    if f.consenting_only:
-        # The attendee shares with the lead's exhibitor: that booth's answer, else the
-        # event-wide consent.
-        query = query.where(shares_clause(Lead.exhibitor_id))
-    for column, value in (
-        (Lead.cell, f.cell),
-        (Lead.stage, f.stage),
-        (Lead.buying_stage, f.buying_stage),
-        (Lead.exhibitor_id, f.exhibitor_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if f.min_score is not None:
-        query = query.where(Lead.engagement >= f.min_score)
-    if f.max_score is not None:
-        query = query.where(Lead.engagement <= f.max_score)
-    if f.last_activity_after is not None:
-        query = query.where(Lead.last_activity_at >= f.last_activity_after)
-    total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = (
-        await db.execute(query.order_by(SORTS[sort], Lead.id.desc()).limit(limit).offset(offset))
-    ).all()
-    return [(r[0], r[1]) for r in rows], total
-
-
-async def lead_with_registration(
-    db: AsyncSession, event_id: int, lead_id: int
-) -> tuple[Lead, Registration] | None:
-    row = (
-        await db.execute(
-            select(Lead, Registration)
-            .join(Registration, Registration.id == Lead.registration_id)
-            .where(Lead.event_id == event_id, Lead.id == lead_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
-async def lead_timeline(db: AsyncSession, lead: Lead, limit: int = 200) -> Sequence[Activity]:
-    query = select(Activity).where(
-        Activity.event_id == lead.event_id, Activity.registration_id == lead.registration_id
-    )
-    if lead.exhibitor_id is not None:
-        query = query.where(Activity.exhibitor_id == lead.exhibitor_id)
-    return (
-        (await db.execute(query.order_by(Activity.at.desc(), Activity.id.desc()).limit(limit)))
-        .scalars()
-        .all()
-    )
-
-
-async def lead_history(
-    db: AsyncSession, lead_id: int
-) -> tuple[Sequence[LeadTransition], Sequence[LeadNote], Sequence[Call]]:
-    transitions = (
-        await db.execute(
-            select(LeadTransition)
-            .where(LeadTransition.lead_id == lead_id)
-            .order_by(LeadTransition.at, LeadTransition.id)
-        )
-    ).scalars()
-    notes = (
-        await db.execute(
-            select(LeadNote).where(LeadNote.lead_id == lead_id).order_by(LeadNote.at, LeadNote.id)
-        )
-    ).scalars()
-    calls = (
-        await db.execute(select(Call).where(Call.lead_id == lead_id).order_by(Call.at, Call.id))
-    ).scalars()
-    return transitions.all(), notes.all(), calls.all()
-
-
-# -- rescoring: Core selects and executemany updates, no ORM objects in the hot loop ----------
-
-
-async def registration_ids(db: AsyncSession, event_id: int) -> list[int]:
-    return list(
-        (
-            await db.execute(
-                select(Registration.id)
-                .where(Registration.event_id == event_id)
-                .order_by(Registration.id)
-            )
-        ).scalars()
-    )
-
-
-async def profiles_between(
-    db: AsyncSession, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    r = Registration
-    return (
-        await db.execute(
-            select(
-                r.id,
-                r.job_level,
-                r.company_type,
-                r.company_size,
-                r.budget,
-                r.timeframe,
-                r.country,
-                r.email,
-                r.consent_share_at,
-            ).where(r.event_id == event_id, r.id.between(first, last))
-        )
-    ).all()
-
-
-async def leads_between(db: AsyncSession, event_id: int, first: int, last: int) -> Sequence[AnyRow]:
-    return (
-        await db.execute(
-            select(
-                Lead.id,
-                Lead.registration_id,
-                Lead.scope,
-                Lead.stage,
-                Lead.reset_at,
-                Lead.mql_at,
-                Lead.updated_at,
-            ).where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
-        )
-    ).all()
-
-
-async def activities_between(
-    db: AsyncSession, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    a = Activity
-    return (
-        await db.execute(
-            select(
-                a.registration_id,
-                a.id,
-                a.type,
-                a.at,
-                a.value,
-                a.exhibitor_id,
-                a.booth_id,
-                a.session_id,
-                a.resource_id,
-                a.stage,
-                a.live,
-                a.percent,
-                a.label,
-            )
-            .where(a.event_id == event_id, a.registration_id.between(first, last))
-            .order_by(a.registration_id, a.id)
-        )
-    ).all()
-
-
-async def leads_with_profiles_between(
-    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    """Leads of registrations first..last, ordered by registration: id, registration id,
-    scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then the fields
-    a `lead.updated` event compares (grade, tier, cell, buying stage)."""
-    r = Registration
-    return (
-        await db.execute(
-            select(
-                Lead.id,
-                Lead.registration_id,
-                Lead.scope,
-                Lead.stage,
-                Lead.reset_at,
-                Lead.mql_at,
-                Lead.updated_at,
-                r.job_level,
-                r.company_type,
-                r.company_size,
-                r.budget,
-                r.timeframe,
-                r.country,
-                r.email,
-                Lead.grade,
-                Lead.tier,
-                Lead.cell,
-                Lead.buying_stage,
-            )
-            .join(r, r.id == Lead.registration_id)
-            .where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
-            .order_by(Lead.registration_id, Lead.scope)
-        )
-    ).all()
-
-
-async def activity_rows_between(
-    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    """Activities of registrations first..last: the ActivityFact fields, then the
-    registration id; ordered by registration (the event-registration index)."""
-    a = Activity
-    return (
-        await db.execute(
-            select(*_FACT_COLUMNS, a.registration_id)
-            .where(a.event_id == event_id, a.registration_id.between(first, last))
-            .order_by(a.registration_id, a.id)
-        )
-    ).all()
-
-
 class EncodedJSON(TypeDecorator[str]):
     """A JSON column's value already encoded (by orjson): written as is."""
 
@@ -788,7 +549,9 @@ class EncodedJSON(TypeDecorator[str]):
         return None
 
 
-_COLUMNS = (
+_LEADS = cast(Table, Lead.__table__)
+# The columns scoring writes (the record path, the bulk path and the rescore).
+SCORE_COLUMNS = (
     "fit",
     "grade",
     "engagement",
@@ -803,44 +566,11 @@ _COLUMNS = (
     "contributions",
     "updated_at",
 )
-# Skips a lead changed since it was read: the recorder already folded it under these rules.
-_LEADS = cast(Table, Lead.__table__)
-_LEAD_UPDATE = (
-    update(_LEADS)
-    .where(_LEADS.c.id == bindparam("b_id"), _LEADS.c.updated_at == bindparam("b_seen"))
-    .values(
-        {
-            name: bindparam(f"b_{name}", type_=EncodedJSON())
-            if name in ("state", "contributions")
-            else bindparam(f"b_{name}")
-            for name in _COLUMNS
-        }
-    )
-)
-
-
 _LEAD_SET = (
     update(_LEADS)
     .where(_LEADS.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _COLUMNS})
+    .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in SCORE_COLUMNS})
 )
-
-
-async def update_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>, with
-    state and contributions as encoded JSON text."""
-    if rows:
-        # In id order: the rows read by registration sit all over the table, and walking
-        # it in order touches each page once (on SQLite 2.6x faster for 150k scattered
-        # leads); on PostgreSQL the locks are taken in one order too.
-        rows.sort(key=itemgetter("b_id"))
-        await db.execute(_LEAD_UPDATE, rows)
-
-
-async def count_leads(db: AsyncSession, event_id: int) -> int:
-    return (
-        await db.execute(select(func.count()).select_from(Lead).where(Lead.event_id == event_id))
-    ).scalar_one()
 
 
 async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -849,10 +579,6 @@ async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> No
         stored = [{k: v for k, v in row.items() if k != "first_mql"} for row in rows]
         await db.execute(insert(cast(Table, LeadTransition.__table__)), stored)
         await outbox.emit(db, (e for row in rows for e in outbox.for_transition(row)))
-
-
-async def set_rescore_progress(db: AsyncSession, version_id: int, **values: Any) -> None:
-    await db.execute(update(RulesVersion).where(RulesVersion.id == version_id).values(**values))
 
 
 async def lead_activities(db: AsyncSession, lead: Lead) -> Sequence[Activity]:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import utcnow
 from app.events.models import Event
-from app.leads import outbox, repository
+from app.leads import outbox, repository, rescore_queries
 from app.leads.facts import ActivityFact, Profile, Score, to_us
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride, Ruleset
@@ -77,8 +77,8 @@ async def rescore_event(
     """
     rules = await current_rules(db, event)
     overrides = await _overrides(db, event, rules)
-    ids = await repository.registration_ids(db, event.id)
-    progress = RescoreProgress(rules.version, await repository.count_leads(db, event.id))
+    ids = await rescore_queries.registration_ids(db, event.id)
+    progress = RescoreProgress(rules.version, await rescore_queries.count_leads(db, event.id))
     scorer = _Scorer(rules, overrides, now or utcnow(), progress)
     source: Reader = reader if reader is not None else db
     ranges = [
@@ -101,9 +101,9 @@ async def _run(
     writing: asyncio.Future[int] | None = None
     try:
         for first, last in ranges:
-            leads = await repository.leads_with_profiles_between(source, event.id, first, last)
+            leads = await rescore_queries.leads_with_profiles_between(source, event.id, first, last)
             acts = (
-                await repository.activity_rows_between(source, event.id, first, last)
+                await rescore_queries.activity_rows_between(source, event.id, first, last)
                 if leads
                 else []
             )
@@ -137,7 +137,7 @@ async def _write(
     transitions: list[dict[str, Any]],
     events: list[dict[str, Any] | None],
 ) -> int:
-    await repository.update_leads(db, updates)
+    await rescore_queries.update_leads(db, updates)
     await repository.insert_transitions(db, transitions)
     await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
     return len(updates)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.deps import Membership
 from app.booths.booth_repository import shares_with
 from app.events.models import Event, Registration
-from app.leads import repository
+from app.leads import lead_queries
 from app.leads.errors import InvalidActivity, LeadForbidden, LeadNotFound
 from app.leads.lifecycle import can_work
 from app.leads.models import Call, Lead, LeadNote
@@ -71,7 +71,7 @@ async def lead_for(
     """A lead the member may see: organizers any; staff their exhibitor's consenting leads."""
     if not (member.is_organizer or member.is_staff):
         raise LeadForbidden()
-    found = await repository.lead_with_registration(db, member.event.id, lead_id)
+    found = await lead_queries.lead_with_registration(db, member.event.id, lead_id)
     if found is None:
         raise LeadNotFound()
     lead, registration = found
@@ -88,14 +88,14 @@ async def leads_for(
     db: AsyncSession,
     *,
     member: Membership,
-    filters: repository.LeadFilter,
+    filters: lead_queries.LeadFilter,
     sort: str = "engagement",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[tuple[Lead, Registration]], int]:
     """The leads a member may list: organizers all; staff their exhibitors' consenting ones."""
     if member.is_organizer:
-        return await repository.list_leads(
+        return await lead_queries.list_leads(
             db, member.event.id, filters, sort=sort, limit=limit, offset=offset
         )
     if not member.is_staff:
@@ -103,6 +103,6 @@ async def leads_for(
     scoped = replace(
         filters, exhibitor_ids=member.exhibitor_ids, consenting_only=True, event_level=None
     )
-    return await repository.list_leads(
+    return await lead_queries.list_leads(
         db, member.event.id, scoped, sort=sort, limit=limit, offset=offset
     )

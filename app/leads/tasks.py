@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import utcnow
 from app.events.models import Event
-from app.leads import repository
+from app.leads import rescore_queries
 from app.leads.models import RulesVersion
 from app.leads.rescore import RescoreProgress, rescore_event
 
@@ -66,8 +66,8 @@ async def run_rescore(
     async with sessionmaker() as db:
         event = await db.get(Event, row.event_id)
         assert event is not None  # noqa: S101
-        total = await repository.count_leads(db, event.id)
-        await repository.set_rescore_progress(
+        total = await rescore_queries.count_leads(db, event.id)
+        await rescore_queries.set_rescore_progress(
             db,
             version_id,
             rescore_total=total,
@@ -79,7 +79,7 @@ async def run_rescore(
         await db.commit()
 
         async def _after(progress: RescoreProgress) -> None:
-            await repository.set_rescore_progress(db, version_id, rescore_done=progress.done)
+            await rescore_queries.set_rescore_progress(db, version_id, rescore_done=progress.done)
             await db.commit()
 
         try:
@@ -97,10 +97,10 @@ async def run_rescore(
         except Exception as exc:
             await db.rollback()
             log.exception("leads.rescore.failed", version_id=version_id)
-            await repository.set_rescore_progress(db, version_id, rescore_error=str(exc)[:500])
+            await rescore_queries.set_rescore_progress(db, version_id, rescore_error=str(exc)[:500])
             await db.commit()
             return
-        await repository.set_rescore_progress(
+        await rescore_queries.set_rescore_progress(
             db, version_id, rescore_done=progress.done, rescore_finished_at=utcnow()
         )
         await db.commit()

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.models import Event, Registration
-from app.leads import repository as leads_repository
+from app.leads import lead_queries
 from app.leads import service as leads_service
 from app.leads.models import Lead
 from app.realtime import channels
@@ -78,7 +78,7 @@ async def lead_card(
     ).scalar_one_or_none()
     if lead is None:
         return None
-    recent = await leads_repository.lead_timeline(db, lead, limit=3)
+    recent = await lead_queries.lead_timeline(db, lead, limit=3)
     return {
         **_lead_summary(lead),
         "last_activities": [{"type": a.type, "label": a.label, "at": a.at} for a in recent],
