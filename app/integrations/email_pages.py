@@ -124,9 +124,8 @@ async def submit(request: Request, member: Member, db: DbSession) -> Response:
 @router.get("/e/{slug}/campaigns", response_class=HTMLResponse)
 async def campaign_list(request: Request, member: Member, db: DbSession) -> HTMLResponse:
     rows = await campaigns.campaigns_of(db, member)
-    items: list[dict[str, Any]] = [
-        {"campaign": c, "counts": await campaigns.counts(db, c.id)} for c in rows
-    ]
+    counts = await campaigns.counts_of(db, [c.id for c in rows])
+    items: list[dict[str, Any]] = [{"campaign": c, "counts": counts[c.id]} for c in rows]
     return templates.TemplateResponse(
         request,
         "integrations/email_campaigns.html",

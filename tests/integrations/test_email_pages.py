@@ -54,6 +54,8 @@ async def test_organizer_previews_and_sends_from_the_compose_page(
     assert "<dt>Waiting to send</dt><dd>1</dd>" in status.text
     listing = await client.get("/e/summit/campaigns")
     assert "Hi {{ first_name }}" in listing.text
+    # recipients, sent, opened, clicked
+    assert "<td>1</td><td>0</td><td>0</td><td>0</td>" in listing.text
 
 
 async def test_compose_page_needs_a_csrf_token(db: AsyncSession, client: httpx.AsyncClient) -> None:
