@@ -13,13 +13,17 @@ exporter then cannot reuse the text of one lead's reasons for the next).
 
 (a) HTTP: a real uvicorn subprocess (`uvicorn app.asgi:app`, one worker, started afresh for
     each format so that its peak memory is that format's); httpx streams
-    GET /api/events/{slug}/leads/export?format=... with an organizer's API token over TCP.
-    Seconds until the last byte, time to the first body byte, and the server's peak resident
-    memory (VmHWM of the process) are measured.
+    GET /api/events/{slug}/leads/export?format=... with an organizer's API token over TCP,
+    --repeat times. Seconds until the last byte and time to the first body byte (medians),
+    and the server's peak resident memory (VmHWM of the process) are measured.
 (b) CLI: `expohall export --event ... --format ... --output FILE` as a subprocess; seconds
-    and its peak resident memory (VmHWM, polled every 20 ms until it exits).
-(c) Reference, same run: `sqlite3 -csv` (PostgreSQL: `psql -c "COPY ... TO STDOUT CSV"`) dumps
-    the same leads joined with their registrations (no activity counts, no reasons) to a file.
+    (Python's start-up included) and its peak resident memory (VmHWM, polled every 20 ms).
+(c) Reference, same run: `sqlite3 -csv` (PostgreSQL: `psql -c "COPY ... TO STDOUT CSV"`)
+    dumps the same leads joined with their registrations (no activity counts, no reasons)
+    to a file, --repeat times before the exports and again after them; the median.
+The issue states its targets in seconds on this machine when its reference took 0.16 s; the
+machine is shared and its speed varies from day to day, so the CSV target is also scaled by
+today's reference (csv_target_scaled_seconds; both verdicts are printed).
 The output of every run is checked: 100,000 data rows.
 """
 
@@ -33,6 +37,7 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +64,7 @@ TOKEN = "exh_bench_" + "t" * 32
 EXHIBITORS = 10
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 FORMATS = ("csv", "xlsx", "jsonl")
+REFERENCE_SECONDS = 0.16  # the issue's `sqlite3 -csv` of 100k rows on this machine
 TARGETS = {"csv_seconds": 1.5, "csv_first_byte_ms": 200, "xlsx_seconds": 20, "peak_mib": 200}
 VENV = Path(sys.executable).parent
 
@@ -228,7 +234,9 @@ def data_rows(fmt: str, path: Path) -> int:
     return lines - (0 if fmt == "jsonl" else 1)
 
 
-def http_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
+def http_export(url: str, fmt: str, out: Path, repeat: int = 1) -> dict[str, Any]:
+    """`repeat` downloads from one server (started afresh for the format); the figures are
+    the median run's, the peak memory the highest of all."""
     port = free_port()
     server = subprocess.Popen(
         [str(VENV / "uvicorn"), "app.asgi:app", "--port", str(port), "--log-level", "warning"],
@@ -243,25 +251,15 @@ def http_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
             except httpx.TransportError:
                 time.sleep(0.05)
         idle = peak_mib(server.pid)
-        url = f"{base}/api/events/{SLUG}/leads/export?format={fmt}"
-        headers = {"Authorization": f"Bearer {TOKEN}"}
-        size = 0
-        start = time.perf_counter()
-        first = None
-        with (
-            httpx.stream("GET", url, headers=headers, timeout=900) as response,
-            out.open("wb") as fh,
-        ):
-            response.raise_for_status()
-            for chunk in response.iter_raw():
-                if first is None:
-                    first = time.perf_counter() - start
-                fh.write(chunk)
-                size += len(chunk)
-        seconds = time.perf_counter() - start
+        runs = [_download(f"{base}/api/events/{SLUG}/leads/export?format={fmt}", out)]
+        for _ in range(repeat - 1):
+            runs.append(_download(f"{base}/api/events/{SLUG}/leads/export?format={fmt}", out))
+        seconds = sorted(r[0] for r in runs)
+        size = runs[0][2]
         return {
-            "seconds": round(seconds, 3),
-            "first_byte_ms": round((first or seconds) * 1000, 1),
+            "seconds": round(statistics.median(seconds), 3),
+            "runs_seconds": [round(s, 3) for s in seconds],
+            "first_byte_ms": round(statistics.median(r[1] for r in runs) * 1000, 1),
             "mib": round(size / 2**20, 1),
             "server_peak_mib": peak_mib(server.pid),
             "server_idle_mib": idle,
@@ -270,6 +268,23 @@ def http_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _download(url: str, out: Path) -> tuple[float, float, int]:
+    """Seconds to the last byte, seconds to the first body byte, bytes."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    size = 0
+    start = time.perf_counter()
+    first = None
+    with httpx.stream("GET", url, headers=headers, timeout=900) as response, out.open("wb") as fh:
+        response.raise_for_status()
+        for chunk in response.iter_raw():
+            if first is None:
+                first = time.perf_counter() - start
+            fh.write(chunk)
+            size += len(chunk)
+    seconds = time.perf_counter() - start
+    return seconds, first or seconds, size
 
 
 def cli_export(url: str, fmt: str, out: Path) -> dict[str, Any]:
@@ -354,15 +369,24 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
         "database": make_url(url).get_backend_name(),
         "leads": leads,
         "distinct_reasons": args.distinct_reasons,
+        "repeat": args.repeat,
         "fill_seconds": round(time.perf_counter() - start, 1),
         "load_average_1m_at_start": os.getloadavg()[0],
     }
-    figures["reference"] = reference(url, folder / "reference.csv")
+    # The reference runs before and after ours, so that a machine that slows down or speeds
+    # up during the run weighs on both sides of the ratio.
+    references = [reference(url, folder / "reference.csv") for _ in range(args.repeat)]
     formats = tuple(args.formats)
     for fmt in formats:
-        figures[f"http_{fmt}"] = http_export(url, fmt, folder / f"http.{fmt}")
+        figures[f"http_{fmt}"] = http_export(url, fmt, folder / f"http.{fmt}", args.repeat)
     for fmt in formats:
         figures[f"cli_{fmt}"] = cli_export(url, fmt, folder / f"cli.{fmt}")
+    references += [reference(url, folder / "reference.csv") for _ in range(args.repeat)]
+    figures["reference"] = {
+        **references[0],
+        "seconds": round(statistics.median(r["seconds"] for r in references), 3),
+        "runs_seconds": sorted(r["seconds"] for r in references),
+    }
     for fmt in formats:
         for way in ("http", "cli"):
             if figures[f"{way}_{fmt}"]["rows"] != leads:
@@ -370,14 +394,23 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     peaks = [figures[f"http_{f}"]["server_peak_mib"] for f in formats]
     peaks += [figures[f"cli_{f}"]["peak_mib"] for f in formats]
     figures["targets"] = TARGETS
+    # The issue's seconds were measured when its reference took REFERENCE_SECONDS: on a
+    # machine that is slower now (it is shared), a target in seconds scales with it.
+    # (The issue's reference is `sqlite3 -csv`; PostgreSQL's COPY gets the ratio only.)
+    sqlite = figures["database"] == "sqlite"
+    scale = figures["reference"]["seconds"] / REFERENCE_SECONDS if sqlite else 1.0
+    if sqlite:
+        figures["machine_slowdown_vs_issue"] = round(scale, 2)
     met = {"peak_mib": max(peaks) <= TARGETS["peak_mib"]}
     if "csv" in formats:
-        met["csv_seconds"] = figures["http_csv"]["seconds"] <= TARGETS["csv_seconds"]
+        csv_seconds = figures["http_csv"]["seconds"]
+        figures["http_csv_over_reference"] = round(csv_seconds / figures["reference"]["seconds"], 1)
+        if sqlite:
+            figures["csv_target_scaled_seconds"] = round(TARGETS["csv_seconds"] * scale, 3)
+            met["csv_seconds_vs_reference"] = csv_seconds <= TARGETS["csv_seconds"] * scale
+        met["csv_seconds_absolute"] = csv_seconds <= TARGETS["csv_seconds"]
         met["csv_first_byte_ms"] = (
             figures["http_csv"]["first_byte_ms"] <= TARGETS["csv_first_byte_ms"]
-        )
-        figures["http_csv_over_reference"] = round(
-            figures["http_csv"]["seconds"] / figures["reference"]["seconds"], 1
         )
     if "xlsx" in formats:
         met["xlsx_seconds"] = figures["http_xlsx"]["seconds"] <= TARGETS["xlsx_seconds"]
@@ -393,6 +426,9 @@ def main() -> None:
     parser.add_argument("--name", default="leads_export")
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--distinct-reasons", action="store_true")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="downloads per format, reference runs before/after"
+    )
     parser.add_argument(
         "--postgres", metavar="URL", help="a server's URL (its postgres database) to bench on"
     )
