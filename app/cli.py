@@ -59,6 +59,8 @@ def serve(
         # uvicorn's websockets-sansio protocol, plus one write per frame to each socket
         # (measured: about half the CPU per delivery of the stock protocols; docs/realtime.md).
         ws="app.realtime.wire:FanoutProtocol",
+        # A bigger frame is refused by the protocol before it is read into memory.
+        ws_max_size=settings.ws_max_frame_bytes,
     )
 
 

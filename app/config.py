@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     mail_from: str = "Expohall <no-reply@expohall.invalid>"
     trusted_origins: list[str] = Field(default_factory=list)
+    # The websocket protocol's limits (docs/realtime.md).
+    ws_max_frame_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    ws_send_queue: int = Field(default=256, ge=16, le=65536)
+    ws_rate_per_second: float = Field(default=20.0, gt=0, le=1000)
+    ws_rate_burst: int = Field(default=40, ge=1, le=10000)
+    ws_lifetime_seconds: float = Field(default=4 * 3600.0, ge=60, le=7 * 86400)
+    chat_resume_window: int = Field(default=500, ge=10, le=10000)
+    presence_timeout_seconds: float = Field(default=45.0, ge=30, le=3600)  # heartbeats: 15 s
 
     @model_validator(mode="after")
     def _require_secret_outside_dev(self) -> Settings:
@@ -81,5 +89,13 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        problems = "; ".join(_problem(e["loc"], str(e["msg"])) for e in exc.errors())
         raise ConfigError(problems) from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    """`EXPOHALL_WS_RATE_BURST: Input should be greater than or equal to 1`."""
+    message = message.removeprefix("Value error, ")
+    if not loc:  # a rule over several settings: its message names them
+        return message
+    return f"EXPOHALL_{str(loc[0]).upper()}: {message}"

@@ -90,6 +90,7 @@ def test_serve_starts_once_migrated(expohall: Cli, served: list[dict[str, object
             "proxy_headers": True,
             "log_level": "warning",
             "ws": "app.realtime.wire:FanoutProtocol",
+            "ws_max_size": 16 * 1024,  # EXPOHALL_WS_MAX_FRAME_BYTES
         }
     ]
 

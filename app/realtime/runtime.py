@@ -28,6 +28,22 @@ class Limits:
     presence_timeout: float = 45.0
     presence_sweep: float = 10.0
 
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits the settings name (`EXPOHALL_WS_*`, ...; docs/configuration.md)."""
+        timeout = settings.presence_timeout_seconds
+        return cls(
+            max_frame_bytes=settings.ws_max_frame_bytes,
+            send_queue=settings.ws_send_queue,
+            rate_per_second=settings.ws_rate_per_second,
+            rate_burst=settings.ws_rate_burst,
+            lifetime_seconds=settings.ws_lifetime_seconds,
+            resume_window=settings.chat_resume_window,
+            presence_timeout=timeout,
+            # A tab that stopped heartbeating is dropped within about 1.2 x the timeout.
+            presence_sweep=min(10.0, timeout / 4),
+        )
+
 
 RESYNC = Outgoing.of(push("realtime.resync", {}))
 

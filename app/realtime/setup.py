@@ -12,7 +12,7 @@ from app.realtime.hub import RedisBackend, hub_from_url
 from app.realtime.presence import sweeper
 from app.realtime.presence_store import MemoryPresence, PresenceStore, RedisPresence
 from app.realtime.registry import load_commands
-from app.realtime.runtime import Realtime
+from app.realtime.runtime import Limits, Realtime
 
 
 async def start_realtime(app: FastAPI, settings: Settings) -> Realtime:
@@ -23,7 +23,11 @@ async def start_realtime(app: FastAPI, settings: Settings) -> Realtime:
     if isinstance(hub.backend, RedisBackend):
         store = RedisPresence(hub.backend.client, hub.backend.prefix)
     realtime = Realtime(
-        hub=hub, sessionmaker=app.state.sessionmaker, settings=settings, presence=store
+        hub=hub,
+        sessionmaker=app.state.sessionmaker,
+        settings=settings,
+        presence=store,
+        limits=Limits.of(settings),
     )
     hub.on_reconnect(realtime.resync)
     await hub.start()
