@@ -35,12 +35,20 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def command() -> str:
+    """How this run was started: `python -m bench.NAME ARGS` when run as a module."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    start = ["-m", spec.name] if spec is not None and spec.name else sys.argv[:1]
+    return " ".join([Path(sys.executable).name, *start, *sys.argv[1:]])
+
+
 def save(name: str, figures: dict[str, Any]) -> Path:
     """Write bench/results/NAME.json and print the figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     record = {
         "name": name,
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "figures": figures,
