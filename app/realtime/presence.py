@@ -97,6 +97,15 @@ async def _record_dwell(
     return visit.seconds
 
 
+async def publish_count(rt: Realtime, change: Change) -> None:
+    """Push the place's new count at once: it comes from the presence store, not the database,
+    so the people in the booth see an arrival without waiting for the dwell record or the
+    staff card (`consequences`)."""
+    if change.entered or change.visit is not None:
+        body = {"place": change.place, "count": change.count}
+        await rt.hub.publish(change.place, push("presence.count", body))
+
+
 async def consequences(
     db: AsyncSession, change: Change, places: access.Places | None = None
 ) -> list[Publish]:
@@ -107,9 +116,7 @@ async def consequences(
     """
     if not (change.entered or change.visit is not None):
         return []
-    out: list[Publish] = [
-        (change.place, push("presence.count", {"place": change.place, "count": change.count}))
-    ]
+    out: list[Publish] = []
     kind, ident = channels.parse(change.place)
     if kind != "booth":
         return out
@@ -141,6 +148,7 @@ async def enter(
         raise access.Denied("Register for this event first.")
     change = await rt.presence.enter(place, conn.id, conn.account_id, rt.clock())
     conn.places.add(place)
+    await publish_count(rt, change)
     return change.count, await consequences(db, change, rt.places)
 
 
@@ -151,6 +159,7 @@ async def leave(
     change = await rt.presence.leave(place, conn.id, rt.clock())
     if change is None:
         return await rt.presence.count(place), []
+    await publish_count(rt, change)
     return change.count, await consequences(db, change, rt.places)
 
 
@@ -181,6 +190,8 @@ async def apply(rt: Realtime, changes: list[Change]) -> None:
     changes = [c for c in changes if c.entered or c.visit is not None]
     if not changes:
         return  # another tab of the same visitor: nothing to record or push
+    for change in changes:
+        await publish_count(rt, change)
     publishes: list[Publish] = []
     async with rt.sessionmaker() as db:
         for change in changes:
