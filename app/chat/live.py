@@ -172,7 +172,12 @@ async def delete(ctx: Context, body: MessageBody) -> dict[str, object]:
     message = await chat_service.delete(
         ctx.db, account_id=ctx.account_id, message_id=body.message_id
     )
-    data: dict[str, object] = {"room_id": message.room_id, "id": message.id, "seq": message.seq}
+    data: dict[str, object] = {
+        "room_id": message.room_id,
+        "id": message.id,
+        "seq": message.seq,
+        "changed_seq": message.changed_seq,
+    }
     ctx.publish(channels.room(message.room_id), push("chat.deleted", data))
     return data
 

@@ -1,11 +1,11 @@
-"""Chat rooms, their messages (a gapless per-room sequence) and mutes."""
+"""Chat rooms, their messages (one per-room sequence for sends, edits, deletes) and mutes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -41,7 +41,8 @@ class ChatRoom(Base):
     peer_account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE")
     )
-    # The last sequence number handed out; bumped under the row lock by every send.
+    # The last sequence number handed out; bumped under the row lock by every send, edit
+    # and delete.
     next_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -51,11 +52,15 @@ class ChatMessage(Base):
     __table_args__ = (
         UniqueConstraint("room_id", "seq"),
         UniqueConstraint("room_id", "author_id", "client_msg_id"),
+        # Resume reads "what changed after N" with this; each number is handed out once.
+        Index("ix_chat_messages_room_id_changed_seq", "room_id", "changed_seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("chat_rooms.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)  # the message's place in the room, for good
+    # The room's sequence number at the last change: `seq` when sent, a new one per edit/delete.
+    changed_seq: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )

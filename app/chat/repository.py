@@ -36,8 +36,8 @@ async def get_or_create_room(db: AsyncSession, *, key: str, **values: object) ->
 async def lock_room(db: AsyncSession, room_id: int) -> bool:
     """Take the room's row lock (PostgreSQL) or the write lock (SQLite) before reading anything.
 
-    Senders to one room then run one after another, so sequence numbers are handed out in
-    commit order: a reader that saw seq N has already seen every seq below it.
+    Sends, edits and deletes in one room then run one after another, so sequence numbers are
+    handed out in commit order: a reader that saw number N has already seen every change below.
     """
     result = await db.execute(
         update(ChatRoom)
@@ -46,6 +46,18 @@ async def lock_room(db: AsyncSession, room_id: int) -> bool:
         .returning(ChatRoom.id)
     )
     return result.scalar_one_or_none() is not None
+
+
+async def lock_room_of(db: AsyncSession, message_id: int) -> int | None:
+    """`lock_room` for the room holding `message_id`, in one write statement; its room id."""
+    room_of = select(ChatMessage.room_id).where(ChatMessage.id == message_id).scalar_subquery()
+    result = await db.execute(
+        update(ChatRoom)
+        .where(ChatRoom.id == room_of)
+        .values(next_seq=ChatRoom.next_seq)
+        .returning(ChatRoom.id)
+    )
+    return result.scalar_one_or_none()
 
 
 async def allocate_seq(db: AsyncSession, room_id: int) -> int:
@@ -78,7 +90,7 @@ async def find_sent(
 
 
 async def get_message(db: AsyncSession, message_id: int) -> ChatMessage | None:
-    return await db.get(ChatMessage, message_id)
+    return await db.get(ChatMessage, message_id, populate_existing=True)
 
 
 def _with_author() -> Select[ChatMessage, str | None]:
@@ -90,10 +102,11 @@ def _with_author() -> Select[ChatMessage, str | None]:
 async def messages_after(
     db: AsyncSession, room_id: int, after_seq: int, limit: int
 ) -> Sequence[MessageRow]:
+    """Messages sent, edited or deleted after room sequence number `after_seq`, in that order."""
     rows = await db.execute(
         _with_author()
-        .where(ChatMessage.room_id == room_id, ChatMessage.seq > after_seq)
-        .order_by(ChatMessage.seq)
+        .where(ChatMessage.room_id == room_id, ChatMessage.changed_seq > after_seq)
+        .order_by(ChatMessage.changed_seq)
         .limit(limit)
     )
     return [(m, name) for m, name in rows.all()]

@@ -62,6 +62,7 @@ def message_dict(message: ChatMessage, author_name: str | None) -> dict[str, obj
         "room_id": message.room_id,
         "id": message.id,
         "seq": message.seq,
+        "changed_seq": message.changed_seq,
         "author_id": message.author_id,
         "author_name": author_name,
         "client_msg_id": message.client_msg_id,
@@ -228,6 +229,7 @@ async def send(
     message = ChatMessage(
         room_id=room_id,
         seq=seq,
+        changed_seq=seq,
         author_id=account_id,
         client_msg_id=client_msg_id,
         body=text,
@@ -242,6 +244,11 @@ async def send(
 async def _own_or_moderated(
     db: AsyncSession, account_id: int, message_id: int, *, moderate: bool
 ) -> tuple[ChatMessage, ChatRoom]:
+    """The message, read under its room's lock, if the account may change it."""
+    # The lock comes first, as in `send`: changes take their number in commit order, and a
+    # concurrent edit or delete of the same message has committed before this one reads it.
+    if await repo.lock_room_of(db, message_id) is None:
+        raise MessageNotFound()
     message = await repo.get_message(db, message_id)
     if message is None:
         raise MessageNotFound()
@@ -254,18 +261,25 @@ async def _own_or_moderated(
 
 
 async def edit(db: AsyncSession, *, account_id: int, message_id: int, text: str) -> ChatMessage:
+    """Change the text; the message takes the room's next sequence number as `changed_seq`."""
     message, _room = await _own_or_moderated(db, account_id, message_id, moderate=False)
-    message.body = _clean(text)
-    message.html = render(message.body)
+    body = _clean(text)
+    changed_seq = await repo.allocate_seq(db, message.room_id)
+    message.body = body
+    message.html = render(body)
     message.edited_at = utcnow()
+    message.changed_seq = changed_seq
     await db.flush()
     return message
 
 
 async def delete(db: AsyncSession, *, account_id: int, message_id: int) -> ChatMessage:
+    """Blank the message, keeping its `seq`; it takes the room's next number as `changed_seq`."""
     message, _room = await _own_or_moderated(db, account_id, message_id, moderate=True)
+    changed_seq = await repo.allocate_seq(db, message.room_id)
     message.deleted_at = utcnow()
     message.deleted_by_id = account_id
+    message.changed_seq = changed_seq
     await db.flush()
     return message
 
@@ -295,7 +309,11 @@ async def history(
 async def resume(
     db: AsyncSession, *, room_id: int, after_seq: int | None, window: int, recent: int = 50
 ) -> dict[str, object]:
-    """What a client joining with `after_seq` missed, or `gap` when it missed too much."""
+    """What a client joining with `after_seq` missed, or `gap` when it missed too much.
+
+    Missed means sent, edited or deleted after `after_seq`: each such message once, in its
+    current form, ordered by `changed_seq`. `last_seq` is the room's latest number.
+    """
     last = await repo.last_seq(db, room_id)
     if after_seq is None:
         page = await history(db, room_id=room_id, before_seq=None, limit=recent)

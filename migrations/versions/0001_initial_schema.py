@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 23:41:59.613252
+Create Date: 2026-11-28 00:57:49.240518
 """
 
 from collections.abc import Sequence
@@ -1099,6 +1099,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("room_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("changed_seq", sa.Integer(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=True),
         sa.Column("client_msg_id", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
@@ -1136,6 +1137,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_chat_messages_author_id"), ["author_id"], unique=False)
+        batch_op.create_index(
+            "ix_chat_messages_room_id_changed_seq", ["room_id", "changed_seq"], unique=True
+        )
 
     op.create_table(
         "chat_mutes",
@@ -1394,6 +1398,7 @@ def downgrade() -> None:
     op.drop_table("session_poll_options")
     op.drop_table("chat_mutes")
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_messages_room_id_changed_seq")
         batch_op.drop_index(batch_op.f("ix_chat_messages_author_id"))
 
     op.drop_table("chat_messages")

@@ -1,6 +1,6 @@
 // The browser side of /ws (docs/realtime.md): one connection per tab, reconnect with
-// jittered backoff, resume each joined room from the last seq seen, and small DOM helpers
-// that insert user text with textContent only.
+// jittered backoff, resume each joined room from the last change seen (`changed_seq`), and
+// small DOM helpers that insert user text with textContent only.
 
 const HEARTBEAT_MS = 15000;
 const CLOSE_UNAUTHENTICATED = 4401;
@@ -18,7 +18,13 @@ export class LiveError extends Error {
   }
 }
 
-/** A joined chat room: messages by seq, resumed after every reconnect. */
+/** The room sequence number of a message's last change (sent, edited or deleted). */
+const changedSeq = (message) => message.changed_seq ?? message.seq;
+
+/**
+ * A joined chat room: messages by seq (a message's place, which never changes), resumed
+ * after every reconnect from `lastSeq`, the highest `changed_seq` seen.
+ */
 class Room extends EventTarget {
   constructor(live, id) {
     super();
@@ -29,10 +35,28 @@ class Room extends EventTarget {
     this.unread = 0;
   }
 
-  _accept(message) {
-    const known = this.messages.has(message.seq);
+  _saw(number) {
+    if (Number.isFinite(number) && (this.lastSeq === null || number > this.lastSeq)) {
+      this.lastSeq = number;
+    }
+  }
+
+  /**
+   * Show a message, or its newer state if it is already shown. `page`: it comes from
+   * chat.history, so it may be older than every message held.
+   */
+  _accept(message, { page = false } = {}) {
+    this._saw(changedSeq(message));
+    const shown = this.messages.get(message.seq);
+    const known = shown !== undefined;
+    // A push and a join answer can cross: never put an older state over a newer one.
+    if (known && changedSeq(shown) > changedSeq(message)) return;
+    // A change to a message older than any held is not on screen: chat.history brings it
+    // in its current state when the reader pages back.
+    if (!known && !page && this.messages.size && message.seq < Math.min(...this.messages.keys())) {
+      return;
+    }
     this.messages.set(message.seq, message);
-    if (this.lastSeq === null || message.seq > this.lastSeq) this.lastSeq = message.seq;
     this.dispatchEvent(new CustomEvent(known ? "update" : "message", { detail: message }));
     if (!known && message.author_id !== this.live.accountId) {
       this.unread += 1;
@@ -45,17 +69,33 @@ class Room extends EventTarget {
     this.dispatchEvent(new CustomEvent("unread", { detail: 0 }));
   }
 
+  /** Join, or rejoin after a reconnect: new messages, edits and deletes since `lastSeq`. */
   async join() {
+    const first = this.lastSeq === null; // then the answer is the latest page of history
     const data = await this.live.call("chat.join", { room_id: this.id, after_seq: this.lastSeq });
     if (data.gap) {
       this.messages.clear();
       this.dispatchEvent(new CustomEvent("reset"));
       const page = await this.live.call("chat.history", { room_id: this.id, limit: 50 });
-      page.messages.forEach((m) => this._accept(m));
+      page.messages.forEach((m) => this._accept(m, { page: true }));
+      // The page was read after `last_seq`: every change up to it is either on the page or
+      // to a message not held (which chat.history brings current when paging back).
+      this._saw(data.last_seq);
     } else {
-      data.messages.forEach((m) => this._accept(m));
+      // Ordered by changed_seq: new messages and changes to ones already shown.
+      data.messages.forEach((m) => this._accept(m, { page: first }));
     }
     return data;
+  }
+
+  /** A `chat.deleted` push: `{room_id, id, seq, changed_seq}`. */
+  _deleted(body) {
+    const shown = this.messages.get(body.seq);
+    if (!shown) {
+      this._saw(body.changed_seq);
+      return;
+    }
+    this._accept({ ...shown, deleted: true, body: "", html: "", changed_seq: body.changed_seq });
   }
 
   async send(text) {
@@ -80,7 +120,7 @@ class Room extends EventTarget {
     const page = await this.live.call("chat.history", {
       room_id: this.id, before_seq: Number.isFinite(first) ? first : null, limit: 50,
     });
-    page.messages.forEach((m) => this._accept(m));
+    page.messages.forEach((m) => this._accept(m, { page: true }));
     return page.more;
   }
 }
@@ -207,8 +247,7 @@ export class Live extends EventTarget {
       if (room) room._accept(body);
     } else if (kind === "chat.deleted") {
       const room = this.rooms.get(body.room_id);
-      const known = room && room.messages.get(body.seq);
-      if (known) room._accept({ ...known, deleted: true, body: "", html: "" });
+      if (room) room._deleted(body);
     } else if (kind === "realtime.resync") {
       this._resume();
     }

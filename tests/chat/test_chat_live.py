@@ -120,6 +120,45 @@ async def test_join_after_seq_returns_what_was_missed(ws_url: str, db: AsyncSess
     assert [m["body"] for m in joined["messages"]] == ["4", "5"]
 
 
+async def test_rejoining_after_seq_replays_edits_and_deletes_made_meanwhile(
+    ws_url: str, db: AsyncSession
+) -> None:
+    x = await expo(db)
+    async with client(ws_url, x.tokens["ada"]) as ada:
+        room = (await ada.call("chat.open", {"booth_id": x.booth_id}))["room"]
+        sent = [
+            (
+                await ada.call(
+                    "chat.send", {"room_id": room["id"], "client_msg_id": f"m{n}", "body": f"m{n}"}
+                )
+            )["message"]
+            for n in range(3)
+        ]
+        async with client(ws_url, x.tokens["bob"]) as bob:
+            joined = await bob.call("chat.join", {"room_id": room["id"]})
+        last = max(m["changed_seq"] for m in joined["messages"])
+        # Bob is away: Ada fixes her first message, takes back the second and adds a fourth.
+        await ada.call("chat.edit", {"message_id": sent[0]["id"], "body": "m0, fixed"})
+        await ada.call("chat.delete", {"message_id": sent[1]["id"]})
+        fourth = await ada.call(
+            "chat.send", {"room_id": room["id"], "client_msg_id": "m3", "body": "m3"}
+        )
+    async with client(ws_url, x.tokens["bob"]) as bob:
+        rejoined = await bob.call("chat.join", {"room_id": room["id"], "after_seq": last})
+        again = await bob.call(
+            "chat.join", {"room_id": room["id"], "after_seq": rejoined["last_seq"]}
+        )
+    assert (last, rejoined["last_seq"], rejoined["gap"]) == (3, 6, False)
+    assert [
+        (m["id"], m["seq"], m["changed_seq"], m["body"], m["deleted"]) for m in rejoined["messages"]
+    ] == [
+        (sent[0]["id"], 1, 4, "m0, fixed", False),
+        (sent[1]["id"], 2, 5, "", True),
+        (fourth["message"]["id"], 6, 6, "m3", False),
+    ]
+    assert again["messages"] == []
+
+
 async def test_join_beyond_the_resume_window_answers_gap(
     app: FastAPI, ws_url: str, db: AsyncSession
 ) -> None:
@@ -157,9 +196,11 @@ async def test_authors_edit_and_delete_their_messages(ws_url: str, db: AsyncSess
         edited = await ada.call("chat.edit", {"message_id": message_id, "body": "hello"})
         assert edited["message"]["body"] == "hello"
         assert edited["message"]["edited_at"] is not None
-        assert (await bob.push("chat.edited"))[2]["body"] == "hello"
+        pushed = (await bob.push("chat.edited"))[2]
+        assert (pushed["body"], pushed["seq"], pushed["changed_seq"]) == ("hello", 1, 2)
         await ada.call("chat.delete", {"message_id": message_id})
-        assert (await bob.push("chat.deleted"))[2]["id"] == message_id
+        pushed = (await bob.push("chat.deleted"))[2]
+        assert (pushed["id"], pushed["seq"], pushed["changed_seq"]) == (message_id, 1, 3)
         history = await bob.call("chat.history", {"room_id": room["id"]})
     assert history["messages"][0]["deleted"] is True
     assert history["messages"][0]["body"] == ""
