@@ -54,6 +54,7 @@ async def audience_for(
     always narrowed to attendees who share their details with that exhibitor."""
     event = member.event
     f, slug, errors = parse_filters(params, event_id=event.id, tz=event.timezone)
+    errors.pop("event_level", None)  # the audience decides it (below): the value is ignored
     exhibitor: Exhibitor | None = None
     if slug is not None:
         exhibitor = (

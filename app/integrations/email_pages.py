@@ -15,9 +15,9 @@ from app.db import DbSession, RowId
 from app.errors import Invalid
 from app.integrations import campaigns
 from app.integrations.campaigns import Preview
-from app.leads.export_api import FILTER_KEYS, GRADE_CHOICES
+from app.leads.export_api import CELL_CHOICES, FILTER_KEYS, GRADE_CHOICES
 from app.leads.labels import VOCAB
-from app.leads.vocab import BUYING_STAGES, CELLS, LIFECYCLE, TIERS
+from app.leads.vocab import BUYING_STAGES, LIFECYCLE, TIERS
 from app.templating import templates
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -78,7 +78,7 @@ async def _compose(
             "preview": preview,
             "smtp_configured": bool(request.app.state.settings.smtp_host),
             "lifecycle": LIFECYCLE,
-            "cells": sorted(CELLS),
+            "cells": CELL_CHOICES,
             "grades": GRADE_CHOICES,
             "tiers": TIERS,
             "buying_stages": BUYING_STAGES,

@@ -21,6 +21,10 @@ class IllegalTransition(Conflict):
     code = "leads.illegal_transition"
 
 
+class MappingExists(Conflict):
+    code = "leads.mapping_exists"
+
+
 class LeadNotFound(NotFound):
     code = "leads.not_found"
 

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Member, Membership, Organizer
 from app.db import DbSession, utcnow
 from app.errors import NotFound
+from app.leads.errors import MappingExists
 from app.leads.export_models import ExportMapping
 from app.leads.export_presets import (
     InvalidExport,
@@ -48,6 +50,8 @@ FILTER_KEYS = (
     "active_to",
 )
 GRADE_CHOICES = ("A", "B", "C", "D", "F")
+CELL_CHOICES = (*sorted(CELLS), "F")  # grade F leads have the cell "F", whatever their tier
+YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def parse_filters(
@@ -55,6 +59,7 @@ def parse_filters(
 ) -> tuple[ExportFilter, str | None, dict[str, str]]:
     """Query parameters to a filter, the exhibitor slug and each bad field's message."""
     v = {k: params.get(k, "").strip()[:80] for k in FILTER_KEYS}
+    v["event_level"] = v["event_level"].lower()
     errors: dict[str, str] = {}
 
     def choice(key: str, allowed: object, message: str) -> str | None:
@@ -64,7 +69,7 @@ def parse_filters(
         return v[key] or None
 
     stage = choice("stage", LIFECYCLE, "Choose a lifecycle stage from the list.")
-    cell = choice("cell", CELLS, "Choose a cell from A1 to D4.")
+    cell = choice("cell", CELL_CHOICES, "Choose a cell from A1 to D4, or F.")
     grade = choice("grade", GRADE_CHOICES, "Choose a grade: A, B, C, D or F.")
     tier = choice("tier", ("1", "2", "3", "4"), "Choose a tier from 1 to 4.")
     buying = choice("buying_stage", BUYING_STAGES, "Choose research, evaluation or decision.")
@@ -89,10 +94,10 @@ def parse_filters(
             if key == "active_to":  # the whole day, in the event's time zone
                 day += dt.timedelta(days=1)
             days[key] = dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(tz)).astimezone(dt.UTC)
-    level = v["event_level"].lower()
+    level = choice("event_level", (*YES, *NO), "Choose yes or no (true or false).")
     f = ExportFilter(
         event_id=event_id,
-        event_level=True if level in ("1", "true", "yes") else None,
+        event_level=None if level is None else level in YES,
         stage=stage,
         cell=cell,
         grade=grade,
@@ -130,7 +135,15 @@ def filename(member: Membership, preset: Preset, exporter: Exporter) -> str:
 async def export_leads(
     request: Request, member: Member, db: DbSession, format: str = "csv", preset: str = "full"
 ) -> StreamingResponse:
-    """The leads as a file, streamed; the same filters as the lead list."""
+    """The leads as a file, streamed. Not the lead list's filters but the export's own (all
+    optional, shared with the count and the export page): exhibitor (a slug), event_level
+    (true: event leads only, false: exhibitor leads only), stage, cell (A1 to D4, or F),
+    grade (A to D, or F), tier (1 to 4), buying_stage, min_score and max_score (engagement,
+    0 to 100), active_from and active_to (days of the last activity, YYYY-MM-DD in the
+    event's time zone, both included). Staff get only their exhibitors' leads of attendees
+    who share their details, whatever event_level says. `preset`: full, salesforce, hubspot
+    (leaves out leads without an email) or mapping:NAME; `format`: csv, xlsx or jsonl, and
+    `bom=1` for a CSV that Excel opens as UTF-8."""
     exporter = exporter_for(format, bom=request.query_params.get("bom") in ("1", "true"))
     if exporter is None:
         raise InvalidExport(f"Use format {', '.join(EXPORTERS)}.", field="format")
@@ -155,12 +168,16 @@ class ExportCount(BaseModel):
 
 
 @router.get("/events/{slug}/leads/export/count")
-async def export_count(request: Request, member: Member, db: DbSession) -> ExportCount:
+async def export_count(
+    request: Request, member: Member, db: DbSession, preset: str = "full"
+) -> ExportCount:
+    """The number of rows the export with these filters and `preset` holds."""
     f, errors = await resolve(db, member, request.query_params)
     if errors:
         field, message = next(iter(errors.items()))
         raise InvalidExport(message, field=field)
-    return ExportCount(count=await count_rows(db, f))
+    chosen = await preset_named(db, member.event.id, preset)
+    return ExportCount(count=await count_rows(db, f, *chosen.where))
 
 
 class MappingColumn(BaseModel):
@@ -213,10 +230,16 @@ async def save_mapping(
             )
         )
     ).scalar_one_or_none()
-    if row is None:
-        row = ExportMapping(event_id=member.event.id, created_by_id=member.account.id)
-        db.add(row)
-    row.name = body.name
-    row.columns = columns
-    await db.flush()
+    try:
+        async with db.begin_nested():  # a savepoint: a name already taken is a 409, not a 500
+            if row is None:
+                row = ExportMapping(event_id=member.event.id, created_by_id=member.account.id)
+                db.add(row)
+            row.name = body.name
+            row.columns = columns
+    except IntegrityError:  # unique (event, name): the only constraint a write can break
+        raise MappingExists(
+            f"This event already has a mapping named {body.name!r}: choose another name.",
+            field="name",
+        ) from None
     return _read(row)

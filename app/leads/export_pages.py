@@ -13,13 +13,13 @@ from app.auth.deps import Member, Membership
 from app.booths.models import Exhibitor
 from app.db import DbSession
 from app.errors import Forbidden, NotFound
-from app.leads.export_api import FILTER_KEYS, GRADE_CHOICES, parse_filters
+from app.leads.export_api import CELL_CHOICES, FILTER_KEYS, GRADE_CHOICES, parse_filters
 from app.leads.export_models import ExportMapping
 from app.leads.export_presets import PRESETS
 from app.leads.export_rows import count_rows, scoped
 from app.leads.exporters import EXPORTERS
 from app.leads.labels import VOCAB
-from app.leads.vocab import BUYING_STAGES, CELLS, LIFECYCLE, TIERS
+from app.leads.vocab import BUYING_STAGES, LIFECYCLE, TIERS
 from app.templating import templates
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -47,7 +47,6 @@ async def _page(
         if slug is not None and not chosen:
             errors["exhibitor"] = "Choose an exhibitor from the list."
         exhibitor_id = chosen[0] if chosen else None
-    total = await count_rows(db, scoped(member, f, exhibitor_id))
     presets = {k: p.label for k, p in PRESETS.items()}
     if member.is_organizer:
         mappings = await db.execute(
@@ -57,6 +56,9 @@ async def _page(
     chosen_preset = params.get("preset", "full")
     if chosen_preset not in presets:
         chosen_preset = "full"
+    # The rows the chosen preset will write (HubSpot's leave out leads without an email).
+    where = PRESETS[chosen_preset].where if chosen_preset in PRESETS else ()
+    total = await count_rows(db, scoped(member, f, exhibitor_id), *where)
     query = {k: params[k] for k in FILTER_KEYS if params.get(k) and k not in errors}
     downloads = [
         (
@@ -85,7 +87,7 @@ async def _page(
             "preset": chosen_preset,
             "downloads": downloads if not errors else [],
             "lifecycle": LIFECYCLE,
-            "cells": sorted(CELLS),
+            "cells": CELL_CHOICES,
             "grades": GRADE_CHOICES,
             "tiers": TIERS,
             "buying_stages": BUYING_STAGES,

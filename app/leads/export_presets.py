@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.errors import Invalid
+from app.events.models import Registration
 from app.leads.export_models import ExportMapping
 from app.leads.export_rows import FIELDS, Cell, ExportFilter, Row, stream_batches
 from app.leads.exporters import Exporter
@@ -47,6 +48,8 @@ class Preset:
     label: str
     columns: tuple[Column, ...]
     keep: Callable[[Row], bool] = field(default=lambda row: True)
+    # `keep` in SQL, for the row count before download: both must select the same rows.
+    where: tuple[ColumnElement[bool], ...] = ()
 
     @property
     def header(self) -> list[str]:
@@ -148,6 +151,7 @@ HUBSPOT = Preset(
     ),
     # Email is HubSpot's key: a contact without one (an erased attendee) cannot be imported.
     keep=lambda row: bool(_text(row, "email")),
+    where=(Registration.email.is_not(None), Registration.email != ""),
 )
 
 PRESETS: dict[str, Preset] = {p.identifier: p for p in (FULL, SALESFORCE, HUBSPOT)}

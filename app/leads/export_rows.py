@@ -319,8 +319,11 @@ class _Reasons:
         return text
 
 
-async def count_rows(conn: AsyncConnection | AsyncSession, f: ExportFilter) -> int:
-    query = select(func.count()).select_from(_lead_query(f).subquery())
+async def count_rows(
+    conn: AsyncConnection | AsyncSession, f: ExportFilter, *also: ColumnElement[bool]
+) -> int:
+    """The rows of `f`, of those that meet `also` too (a preset's `where`)."""
+    query = select(func.count()).select_from(_lead_query(f).where(*also).subquery())
     return int((await conn.execute(query)).scalar_one())
 
 

@@ -57,6 +57,8 @@ async def list_leads(
         query = query.where(Lead.exhibitor_id.in_(f.exhibitor_ids))
     if f.event_level is True:
         query = query.where(Lead.exhibitor_id.is_(None))
+    elif f.event_level is False:
+        query = query.where(Lead.exhibitor_id.is_not(None))
     if f.consenting_only:
         # The attendee shares with the lead's exhibitor: that booth's answer, else the
         # event-wide consent.

@@ -81,7 +81,7 @@ class ContributionRead(BaseModel):
     rule: str
     points: float
     label: str
-    activity_ids: list[int]
+    activity_ids: list[int] = []  # rows written before reasons named their activities
     dimension: str
 
 
