@@ -58,12 +58,14 @@ class Seed:
     tokens: list[str]
 
 
-def seed(db_path: Path, accounts: int, booths: int) -> Seed:
-    """A migrated SQLite database: one live event, `booths` booths, `accounts` attendees."""
+def seed(db_path: Path, accounts: int, booths: int, *, registered: bool = False) -> Seed:
+    """A migrated SQLite database: one live event, `booths` booths, `accounts` attendees;
+    with `registered`, each attendee also registered and shares their details, so that a
+    booth visit records its dwell through the lead engine and builds the staff's card."""
     from app.auth.security import digest
     from app.db import utcnow
     from app.migrate import upgrade
-    from app.models import Account, AuthSession, Booth, Event, Exhibitor, Role
+    from app.models import Account, AuthSession, Booth, Event, Exhibitor, Registration, Role
 
     upgrade(f"sqlite+aiosqlite:///{db_path}")
     engine = create_engine(f"sqlite:///{db_path}")
@@ -96,6 +98,8 @@ def seed(db_path: Path, accounts: int, booths: int) -> Seed:
             conn.execute(
                 insert(Role).values(event_id=event_id, account_id=account_id, role="attendee")
             )
+            if registered:
+                conn.execute(insert(Registration).values(**_registration(event_id, account_id, n)))
             conn.execute(
                 insert(AuthSession).values(
                     token_hash=digest(token),
@@ -105,6 +109,29 @@ def seed(db_path: Path, accounts: int, booths: int) -> Seed:
             )
     engine.dispose()
     return Seed([int(b) for b in booth_ids], tokens)
+
+
+def _registration(event_id: int, account_id: int, n: int) -> dict[str, object]:
+    from app.db import utcnow
+
+    return {
+        "event_id": event_id,
+        "account_id": account_id,
+        "email": f"b{n}@example.com",
+        "first_name": f"First{n}",
+        "last_name": f"Last{n}",
+        "company": f"Company {n % 97}",
+        "job_title": "Head of Operations",
+        "job_level": "director",
+        "company_type": "end_user",
+        "company_size": "201-1000",
+        "industry": "software",
+        "country": "DE",
+        "budget": "approved",
+        "timeframe": "3_6m",
+        "interests": [],
+        "consent_share_at": utcnow(),
+    }
 
 
 class Server:
@@ -130,7 +157,11 @@ class Server:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:  # a graceful stop records the dwell of every visitor still connected
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass

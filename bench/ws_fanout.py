@@ -245,6 +245,11 @@ async def main() -> None:
     parser.add_argument("--churn", type=float, default=100.0, help="presence: joins a second")
     parser.add_argument("--stay", type=float, default=1.0, help="presence: seconds per visit")
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--registered",
+        action="store_true",
+        help="attendees registered and consenting: visits record dwell and build staff cards",
+    )
     parser.add_argument("--via", choices=["publish", "send"], default="publish")
     parser.add_argument("--ws", nargs="+", default=["wire"], help="how uvicorn serves /ws")
     parser.add_argument("--redis", default=None, help="EXPOHALL_REDIS_URL: two workers")
@@ -262,7 +267,9 @@ async def main() -> None:
         cases = [(args.room_size, rate) for rate in args.rate]
         accounts = args.rooms * args.room_size + args.rooms + int(args.churn * args.stay * 2) + 10
         booths = args.rooms
-    found: Seed = await asyncio.to_thread(seed, workdir / "bench.db", accounts, booths)
+    found: Seed = await asyncio.to_thread(
+        seed, workdir / "bench.db", accounts, booths, registered=args.registered
+    )
     env = {
         **os.environ,
         "EXPOHALL_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",

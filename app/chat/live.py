@@ -97,7 +97,7 @@ async def leave(ctx: Context, body: RoomBody) -> dict[str, object]:
     return {"room_id": body.room_id}
 
 
-@command("chat.history", HistoryBody)
+@command("chat.history", HistoryBody, reads_only=True)
 async def history(ctx: Context, body: HistoryBody) -> dict[str, object]:
     await chat_service.room_for(ctx.db, ctx.account_id, body.room_id, _member_of(ctx))
     return await chat_service.history(

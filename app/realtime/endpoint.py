@@ -50,7 +50,7 @@ async def account_for(rt: Realtime, token: str | None) -> Account | None:
     """The account behind a session cookie (the same digest lookup as app/auth/deps.py)."""
     if not token:
         return None
-    async with rt.sessionmaker() as db:
+    async with rt.reader()() as db:
         return (
             await db.execute(
                 select(Account)
@@ -87,7 +87,7 @@ async def dispatch(rt: Realtime, conn: Connection, raw: str | bytes) -> None:
     except ValidationError as exc:
         conn.send(error(frame.id, validation_error(exc)))
         return
-    ctx = Context(conn=conn, realtime=rt)
+    ctx = Context(conn=conn, realtime=rt, reads_only=command.reads_only)
     try:
         result = await command.handler(ctx, body)
         db = ctx.opened

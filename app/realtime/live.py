@@ -12,7 +12,7 @@ class ChannelBody(Body):
     channel: str = Field(max_length=64)
 
 
-@command("realtime.subscribe", ChannelBody)
+@command("realtime.subscribe", ChannelBody, reads_only=True)
 async def subscribe(ctx: Context, body: ChannelBody) -> dict[str, object]:
     await access.check_listen(ctx.db, ctx.conn, body.channel, ctx.realtime.places)
     await ctx.conn.subscribe(body.channel)

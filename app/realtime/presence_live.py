@@ -12,7 +12,7 @@ class PlaceBody(Body):
     place: str = Field(max_length=64, description="booth:{id} or session:{id}")
 
 
-@command("presence.enter", PlaceBody)
+@command("presence.enter", PlaceBody, reads_only=True)
 async def enter(ctx: Context, body: PlaceBody) -> dict[str, object]:
     count, publishes = await presence.enter(ctx.realtime, ctx.db, ctx.conn, body.place)
     for channel, data in publishes:
@@ -20,7 +20,7 @@ async def enter(ctx: Context, body: PlaceBody) -> dict[str, object]:
     return {"place": body.place, "count": count}
 
 
-@command("presence.heartbeat", PlaceBody)
+@command("presence.heartbeat", PlaceBody, reads_only=True)
 async def heartbeat(ctx: Context, body: PlaceBody) -> dict[str, object]:
     count, publishes = await presence.enter(ctx.realtime, ctx.db, ctx.conn, body.place)
     for channel, data in publishes:
@@ -36,6 +36,6 @@ async def leave(ctx: Context, body: PlaceBody) -> dict[str, object]:
     return {"place": body.place, "count": count}
 
 
-@command("presence.list", PlaceBody)
+@command("presence.list", PlaceBody, reads_only=True)
 async def list_(ctx: Context, body: PlaceBody) -> dict[str, object]:
     return await presence.snapshot(ctx.realtime, ctx.db, ctx.conn, body.place)

@@ -41,6 +41,7 @@ class Context:
     conn: Connection
     realtime: Realtime
     sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    reads_only: bool = False  # the command's session only reads (`command(reads_only=True)`)
     _db: AsyncSession | None = None
     _after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -48,7 +49,8 @@ class Context:
     def db(self) -> AsyncSession:
         db = self._db
         if db is None:
-            make = self.sessionmaker or self.realtime.sessionmaker
+            rt = self.realtime
+            make = self.sessionmaker or (rt.reader() if self.reads_only else rt.sessionmaker)
             db = self._db = make()
         return db
 
@@ -78,18 +80,27 @@ class Command(Generic[B]):
     name: str
     body: type[B]
     handler: Handler[B]
+    reads_only: bool = False
 
 
 COMMANDS: dict[str, Command[BaseModel]] = {}
 
 
-def command(name: str, body: type[B]) -> Callable[[Handler[B]], Handler[B]]:
-    """Register `handler` as the websocket action `name`, its body validated by `body`."""
+def command(
+    name: str, body: type[B], *, reads_only: bool = False
+) -> Callable[[Handler[B]], Handler[B]]:
+    """Register `handler` as the websocket action `name`, its body validated by `body`.
+
+    `reads_only`: the handler never writes, so on SQLite its transaction is a DEFERRED
+    snapshot that never waits for, nor holds up, the write lock (`Realtime.reader`). Only
+    for commands whose reads need no lock either (`chat.join` does: it must not miss a
+    message committed between its first read and its subscription).
+    """
 
     def register(handler: Handler[B]) -> Handler[B]:
         if name in COMMANDS:
             raise RuntimeError(f"websocket action {name} registered twice")
-        COMMANDS[name] = Command(name, body, handler)  # type: ignore[arg-type]
+        COMMANDS[name] = Command(name, body, handler, reads_only)  # type: ignore[arg-type]
         return handler
 
     return register

@@ -59,6 +59,14 @@ class Realtime:
     # Which event (and exhibitor) each place belongs to; see app/realtime/access.py.
     places: Places = field(default_factory=dict)
     clock: Callable[[], float] = time.time
+    # Sessions for reads alone: on SQLite a DEFERRED transaction (see `reader`).
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+    def reader(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions that only read. Every other session on SQLite begins IMMEDIATE, taking the
+        database's one write lock, so a login check or a presence count would queue behind
+        each visit's dwell record; these read a snapshot instead."""
+        return self.read_sessionmaker or self.sessionmaker
 
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.config import Settings
 from app.realtime.hub import RedisBackend, hub_from_url
@@ -28,6 +29,9 @@ async def start_realtime(app: FastAPI, settings: Settings) -> Realtime:
         settings=settings,
         presence=store,
         limits=Limits.of(settings),
+        read_sessionmaker=async_sessionmaker(
+            app.state.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        ),
     )
     hub.on_reconnect(realtime.resync)
     await hub.start()
