@@ -84,7 +84,9 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo)
+        from app.db_sqlite import dbapi  # one trip to aiosqlite's thread per statement
+
+        engine = create_async_engine(url, echo=echo, module=dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
