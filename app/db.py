@@ -19,6 +19,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from app.db_sqlite import OneHopConnection, dbapi
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -73,19 +75,23 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 def _sqlite_begin(conn: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
-    # waits for another writer (busy_timeout) instead of failing with "database is locked".
+    # waits for another writer instead of failing with "database is locked".
     # execution_options(sqlite_begin=...) picks another mode: "DEFERRED" for long read-only
     # work (exports), "AUTOCOMMIT" for statement-level commits (like READ COMMITTED).
-    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    if mode == "AUTOCOMMIT":
-        return
-    conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+    # sqlite_inline=True/False says where the statements run (app/db_sqlite.py): by default
+    # IMMEDIATE transactions run on the event loop's thread, the others in aiosqlite's.
+    options = conn.get_execution_options()
+    mode = options.get("sqlite_begin", "IMMEDIATE")
+    inline = bool(options.get("sqlite_inline", mode == "IMMEDIATE"))
+    dbapi_connection = conn.connection.dbapi_connection
+    if isinstance(dbapi_connection, OneHopConnection):
+        dbapi_connection.begin(mode, inline=inline)
+    elif mode != "AUTOCOMMIT":  # another driver (tests use plain pysqlite engines)
+        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        from app.db_sqlite import dbapi  # one trip to aiosqlite's thread per statement
-
         engine = create_async_engine(url, echo=echo, module=dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

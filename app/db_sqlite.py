@@ -1,22 +1,39 @@
-"""SQLite through aiosqlite, with one trip to aiosqlite's thread per statement.
+"""SQLite through aiosqlite: short transactions run on the event loop, long reads in a thread.
 
-SQLAlchemy's aiosqlite adapter makes four trips for each statement: open a cursor, execute,
-fetch the rows, close the cursor. Each trip queues work for aiosqlite's thread and wakes the
-event loop when it is done, and each costs more than the statement itself when the statement
-is a primary-key read or a one-row insert. Here the cursor does all four in one function run
-in that thread, and keeps the description, row count, last row id and rows it saw.
+A trip to aiosqlite's thread (queue the work, wake the thread, wake the event loop with the
+answer) costs 250-400 µs of CPU on a small virtual machine, while the primary-key read or
+one-row insert it carries costs about 10 µs in SQLite. SQLAlchemy's adapter makes four trips
+per statement (cursor, execute, fetch, close) plus one each for BEGIN and COMMIT.
 
-Server-side cursors (`stream()`) keep SQLAlchemy's own adapter.
+So a transaction here runs in one of two ways, chosen when it begins:
+
+* **inline** (the default for `IMMEDIATE` transactions, and for any transaction begun with
+  `execution_options(sqlite_inline=True)`): every statement, the BEGIN and the COMMIT run
+  directly on the event loop's thread. Nothing waits on a lock there: `BEGIN IMMEDIATE` first
+  takes the engine's writer lock (an `asyncio.Lock`, so the process's writers queue without
+  blocking the loop), then tries SQLite's write lock without a busy timeout and, while
+  another process holds it, retries after a growing sleep, for up to `BUSY_SECONDS`. In WAL
+  mode reads never wait for a lock, and a COMMIT already holds the write lock.
+* **in the thread** (`DEFERRED` transactions, the long reads of exports and rescoring, unless
+  they ask for `sqlite_inline=True`; statements outside any transaction): one trip per
+  statement, the cursor doing execute, fetch and close together in aiosqlite's thread, so a
+  long query never stalls the event loop.
+
+Server-side cursors (`stream()`) keep SQLAlchemy's own adapter (trips to the thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
+import time
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import aiosqlite
+from sqlalchemy import exc
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -27,6 +44,10 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, Sequence[Any], int, int | None]
+
+BUSY_SECONDS: Final = 10.0
+"""How long a writer waits for SQLite's write lock before "database is locked"."""
+_BUSY_MS: Final = int(BUSY_SECONDS * 1000)
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -44,6 +65,10 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+async def _nothing() -> None:
+    return None
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -92,33 +117,175 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
         return await self._trip(operation, seq_of_parameters, many=True)
 
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        conn: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        if not conn.inline:
+            return super().execute(operation, parameters)
+        try:
+            self._keep(_run(conn.raw, operation, parameters, False))
+        except Exception as error:
+            conn._handle_exception(error)
+        await_(_nothing())  # AsyncConnection.execute requires one await (AwaitRequired)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        conn: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        if not conn.inline:
+            return super().executemany(operation, seq_of_parameters)
+        try:
+            self._keep(_run(conn.raw, operation, seq_of_parameters, True))
+        except Exception as error:
+            conn._handle_exception(error)
+        await_(_nothing())
+
+    def _keep(self, outcome: Outcome) -> None:
+        self._description, rows, self._rowcount, self._lastrowid = outcome
+        if rows:
+            self._rows = collections.deque(rows)
+
     async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
             outcome: Outcome = await connection._execute(  # type: ignore[no-untyped-call]
                 _run, connection._conn, operation, parameters, many
             )
-        self._description, rows, self._rowcount, self._lastrowid = outcome
-        if rows:
-            self._rows = collections.deque(rows)
+        self._keep(outcome)
 
     def setinputsizes(self, *inputsizes: Any) -> None:
         return None
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """aiosqlite's connection, whose transactions run inline or in its thread (see above)."""
+
+    __slots__ = ("_writer", "inline")
     _cursor_cls = OneHopCursor
+    dbapi: OneHopDBAPI
+
+    def __init__(self, dbapi: OneHopDBAPI, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.inline = False  # until a transaction begins inline
+        self._writer: asyncio.Lock | None = None  # the engine's writer lock, while held
+
+    @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection (opened with check_same_thread=False)."""
+        conn: sqlite3.Connection = self._connection._conn
+        return conn
+
+    def begin(self, mode: str, *, inline: bool) -> None:
+        """Begin a transaction: `IMMEDIATE`, `DEFERRED` or `AUTOCOMMIT` (none)."""
+        self.inline = inline
+        if mode == "AUTOCOMMIT":
+            return
+        if mode == "DEFERRED":
+            self.cursor().execute("BEGIN DEFERRED")
+            return
+        try:
+            await_(self._begin_immediate())
+        except sqlite3.Error as error:
+            # What SQLAlchemy makes of a failed statement (sqlalchemy.exc.OperationalError).
+            raise exc.DBAPIError.instance("BEGIN IMMEDIATE", None, error, sqlite3.Error) from error
+
+    async def _begin_immediate(self) -> None:
+        lock = self.dbapi.writer_lock()
+        deadline = time.monotonic() + BUSY_SECONDS
+        try:
+            await asyncio.wait_for(lock.acquire(), BUSY_SECONDS)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._writer = lock
+        try:
+            if not self.inline:
+                await self._connection._execute(_run, self.raw, "BEGIN IMMEDIATE", None, False)
+                return
+            raw = self.raw
+            raw.execute("PRAGMA busy_timeout=0")  # never sleep on the event loop's thread
+            try:
+                delay = 0.001
+                while True:
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        return
+                    except sqlite3.OperationalError as error:
+                        busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                        if not busy or time.monotonic() + delay > deadline:
+                            raise
+                    await asyncio.sleep(delay)  # another process writes: let it finish
+                    delay = min(delay * 2, 0.05)
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        """Give the writer lock back once the transaction is over."""
+        lock = self._writer
+        sqlite: sqlite3.Connection | None = self._connection._connection
+        if lock is not None and not (sqlite is not None and sqlite.in_transaction):
+            self._writer = None
+            lock.release()
+
+    def commit(self) -> None:
+        try:
+            if self.inline and self._connection._connection:
+                try:
+                    self.raw.commit()
+                except Exception as error:
+                    self._handle_exception(error)
+            else:
+                super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            if self.inline and self._connection._connection:
+                try:
+                    self.raw.rollback()
+                except Exception as error:
+                    self._handle_exception(error)
+            else:
+                super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            lock, self._writer = self._writer, None
+            if lock is not None:
+                lock.release()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """The aiosqlite DBAPI adapter whose connections make `OneHopCursor`s."""
+    """The aiosqlite DBAPI adapter whose connections make `OneHopCursor`s.
+
+    One per engine; it keeps the engine's writer lock (one per event loop).
+    """
+
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def writer_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._writers.get(loop)
+        if lock is None:
+            lock = self._writers[loop] = asyncio.Lock()
+        return lock
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         creator_fn = kw.pop("async_creator_fn", None)
         if creator_fn:
             connection = creator_fn(*arg, **kw)
         else:
+            # Used by aiosqlite's thread and, for inline transactions, by the event loop's
+            # thread: never both at once (a connection serves one transaction at a time).
+            kw["check_same_thread"] = False
             connection = self.aiosqlite.connect(*arg, **kw)
             connection._thread.daemon = True  # as SQLAlchemy's adapter does
         return OneHopConnection(self, await_(connection))

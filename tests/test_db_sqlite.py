@@ -1,15 +1,20 @@
-"""SQLite's one-trip cursor (app/db_sqlite.py) answers as the driver's own cursor does."""
+"""SQLite through app/db_sqlite.py: its cursor answers as the driver's own does, and its
+transactions run inline or in the thread without ever blocking the event loop on a lock."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app import db_sqlite
 from app.db import make_engine
 from app.db_sqlite import OneHopCursor
 
@@ -60,3 +65,128 @@ async def test_ids_row_counts_rows_and_errors(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:  # the failed transaction was rolled back, nothing else
         count = (await conn.execute(text("SELECT count(*) FROM things"))).scalar_one()
     assert count == 2002
+
+
+# Where statements run: IMMEDIATE transactions on the event loop's thread, DEFERRED reads in
+# aiosqlite's, and no wait for a lock ever blocks the event loop.
+
+
+async def _thread_of_statements(engine: AsyncEngine, **options: object) -> int:
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).dbapi_connection
+        raw.raw.create_function("thread_id", 0, threading.get_ident)  # type: ignore[union-attr]
+        conn = await conn.execution_options(**options)
+        return int((await conn.execute(text("SELECT thread_id()"))).scalar_one())
+
+
+async def test_immediate_transactions_run_inline_and_deferred_reads_in_the_thread(
+    engine: AsyncEngine,
+) -> None:
+    loop_thread = threading.get_ident()
+    assert await _thread_of_statements(engine) == loop_thread
+    assert await _thread_of_statements(engine, sqlite_begin="DEFERRED") != loop_thread
+    inline_read = {"sqlite_begin": "DEFERRED", "sqlite_inline": True}
+    assert await _thread_of_statements(engine, **inline_read) == loop_thread
+    assert await _thread_of_statements(engine, sqlite_inline=False) != loop_thread
+
+
+class Ticker:
+    """Counts event loop turns while a writer waits: proof that the loop was not blocked."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            self.ticks += 1
+
+    def stop(self) -> None:
+        self.task.cancel()
+
+
+async def test_writers_of_one_process_queue_without_blocking_the_loop(
+    engine: AsyncEngine,
+) -> None:
+    order: list[str] = []
+
+    async def write(name: str, hold: float) -> None:
+        async with engine.begin() as conn:
+            order.append(f"{name} began")
+            await conn.execute(insert(things).values(name=name))
+            await asyncio.sleep(hold)  # the write lock is held across an await
+            order.append(f"{name} commits")
+
+    ticker = Ticker()
+    first = asyncio.create_task(write("first", 0.3))
+    await asyncio.sleep(0.05)
+    await write("second", 0)
+    await first
+    ticker.stop()
+    assert order == ["first began", "first commits", "second began", "second commits"]
+    assert ticker.ticks >= 20  # the loop turned all the while the second writer waited
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+        assert list(names) == ["first", "second"]
+
+
+async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    held = threading.Event()
+    release = threading.Event()
+
+    def other_process() -> None:  # another connection, as a CLI command or a second worker
+        other = sqlite3.connect(tmp_path / "one-trip.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO things (name) VALUES ('other')")
+        held.set()
+        release.wait(5)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    assert await asyncio.to_thread(held.wait, 5)
+    asyncio.get_running_loop().call_later(0.3, release.set)
+    ticker = Ticker()
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="ours"))
+    ticker.stop()
+    thread.join()
+    assert ticker.ticks >= 20
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+        assert list(names) == ["other", "ours"]
+
+
+async def test_a_write_lock_held_too_long_is_a_clear_error_not_a_hang(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_sqlite, "BUSY_SECONDS", 0.2)
+    async with engine.begin() as outer:
+        await outer.execute(insert(things).values(name="outer"))
+        # A second write transaction in the same task can never get the lock.
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.begin() as inner:
+                await inner.execute(insert(things).values(name="inner"))
+    async with engine.begin() as conn:  # the lock was given back: writing goes on
+        await conn.execute(insert(things).values(name="after"))
+        names = (await conn.execute(select(things.c.name).order_by(things.c.id))).scalars()
+        assert list(names) == ["outer", "after"]
+
+
+async def test_the_writer_lock_is_given_back_after_a_failed_transaction(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="a"))
+    for _ in range(3):
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(insert(things).values(name="a"))
+    async with engine.begin() as conn:
+        await conn.execute(insert(things).values(name="b"))
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar_one() == 2

@@ -30,7 +30,8 @@ async def start_realtime(app: FastAPI, settings: Settings) -> Realtime:
         presence=store,
         limits=Limits.of(settings),
         read_sessionmaker=async_sessionmaker(
-            app.state.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+            app.state.engine.execution_options(sqlite_begin="DEFERRED", sqlite_inline=True),
+            expire_on_commit=False,
         ),
     )
     hub.on_reconnect(realtime.resync)
