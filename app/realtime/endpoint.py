@@ -175,10 +175,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         task.add_done_callback(lambda t: _ended(conn, t))
     try:
         await conn.subscribe(channels.user(account_id))
+        # A timer rather than wait_for: no extra task and future per open socket.
+        lifetime = asyncio.get_running_loop().call_later(
+            limits.lifetime_seconds, conn.close, CLOSE_RECONNECT, "reconnect"
+        )
         try:
-            await asyncio.wait_for(conn.closed.wait(), timeout=limits.lifetime_seconds)
-        except TimeoutError:
-            conn.close(CLOSE_RECONNECT, "reconnect")
+            await conn.closed.wait()
+        finally:
+            lifetime.cancel()
     finally:
         rt.connections.discard(conn)
         for task in (reader, writer):
