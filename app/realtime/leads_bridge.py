@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.models import Event, Registration
-from app.leads import lead_queries
 from app.leads import service as leads_service
-from app.leads.models import Lead
+from app.leads.models import Activity, Lead
 from app.realtime import channels
 from app.realtime.protocol import push
 
 Publish = tuple[str, bytes]
 
 
-def _lead_summary(lead: Lead) -> dict[str, object]:
+class LeadFields(Protocol):
+    """What a card shows of a lead: a `Lead`, or a row of `CARD_COLUMNS`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def grade(self) -> str: ...
+    @property
+    def tier(self) -> int: ...
+    @property
+    def cell(self) -> str: ...
+    @property
+    def fit(self) -> float: ...
+    @property
+    def engagement(self) -> float: ...
+    @property
+    def buying_stage(self) -> str | None: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def mql_at(self) -> dt.datetime | None: ...
+
+
+CARD_COLUMNS = (
+    Lead.id,
+    Lead.grade,
+    Lead.tier,
+    Lead.cell,
+    Lead.fit,
+    Lead.engagement,
+    Lead.buying_stage,
+    Lead.stage,
+    Lead.mql_at,
+)
+
+
+def _lead_summary(lead: LeadFields) -> dict[str, object]:
     return {
         "lead_id": lead.id,
         "grade": lead.grade,
@@ -68,17 +106,26 @@ async def record_activity(
 async def lead_card(
     db: AsyncSession, *, exhibitor_id: int, registration_id: int
 ) -> dict[str, object] | None:
-    """Grade, tier, stage and the last activities of this visitor as this exhibitor's lead."""
+    """Grade, tier, stage and the last activities of this visitor as this exhibitor's lead.
+
+    Built on every booth arrival and departure, so it reads columns, not whole leads: a
+    lead's scoring state and reasons (JSON) are not needed here.
+    """
     lead = (
         await db.execute(
-            select(Lead).where(
+            select(*CARD_COLUMNS).where(
                 Lead.registration_id == registration_id, Lead.exhibitor_id == exhibitor_id
             )
         )
-    ).scalar_one_or_none()
+    ).first()
     if lead is None:
         return None
-    recent = await lead_queries.lead_timeline(db, lead, limit=3)
+    recent = await db.execute(
+        select(Activity.type, Activity.label, Activity.at)
+        .where(Activity.registration_id == registration_id, Activity.exhibitor_id == exhibitor_id)
+        .order_by(Activity.at.desc(), Activity.id.desc())
+        .limit(3)
+    )
     return {
         **_lead_summary(lead),
         "last_activities": [{"type": a.type, "label": a.label, "at": a.at} for a in recent],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -169,7 +170,12 @@ async def test_staff_see_consenting_visitors_arrive_and_leave_with_dwell(
         assert await _dwell_values(db, shy.id) == []
     assert left["seconds"] == 105
     assert left["visitor"]["name"] == "Ada Lovelace"
-    assert left["visitor"]["lead"]["grade"] in {"A", "B", "C", "D"}
+    lead = left["visitor"]["lead"]
+    assert lead["grade"] in {"A", "B", "C", "D"}
+    assert lead["cell"] == f"{lead['grade']}{lead['tier']}"
+    assert (lead["stage"], lead["mql"]) == ("inquiry", False)
+    # The card's recent activities at this exhibitor: the visit just recorded.
+    assert [a["type"] for a in lead["last_activities"]] == ["booth.dwell"]
 
 
 async def test_dwell_is_recorded_once_per_visit(app: FastAPI, db: AsyncSession) -> None:
@@ -220,3 +226,48 @@ async def test_timeouts_end_visits_and_tell_staff(
         left = (await console.push("staff.visitor_left"))[2]
         assert await _dwell_values(db, reg.id) == [20.0]
     assert left["seconds"] == 20
+
+
+async def test_a_lead_card_shows_the_three_latest_activities_at_that_exhibitor(
+    db: AsyncSession,
+) -> None:
+    event_id, exhibitor_id, _booth_id = await _booth(db)
+    from app.events.models import Event
+    from app.leads import service as leads_service
+    from app.realtime import leads_bridge
+
+    event = await db.get(Event, event_id)
+    assert event is not None
+    other = await make_exhibitor(db, event)
+    ada = await make_registration(db, event)
+    start = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
+    steps = [
+        (exhibitor_id, 0),
+        (exhibitor_id, 1),
+        (other.id, 2),
+        (exhibitor_id, 3),
+        (exhibitor_id, 4),
+    ]
+    for n, (exhibitor, minute) in enumerate(steps):
+        await leads_service.record(
+            db,
+            event=event,
+            registration=ada,
+            type="booth.visit",
+            idempotency_key=f"card-{n}",
+            exhibitor_id=exhibitor,
+            at=start + dt.timedelta(minutes=minute),
+        )
+    await db.commit()
+    card = await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=ada.id)
+    assert card is not None
+    assert [a["at"] for a in card["last_activities"]] == [  # type: ignore[attr-defined]
+        start + dt.timedelta(minutes=m) for m in (4, 3, 1)
+    ]
+    assert card["stage"] == "inquiry"
+    assert isinstance(card["lead_id"], int)
+    stranger = await make_registration(db, event)
+    assert (
+        await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=stranger.id)
+        is None
+    )
