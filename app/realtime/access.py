@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Membership, membership_of
@@ -149,11 +149,12 @@ async def check_listen(
     return member
 
 
+_REGISTRATION = select(Registration).where(
+    Registration.event_id == bindparam("event_id"),
+    Registration.account_id == bindparam("account_id"),
+)
+
+
 async def registration(db: AsyncSession, event_id: int, account_id: int) -> Registration | None:
-    return (
-        await db.execute(
-            select(Registration).where(
-                Registration.event_id == event_id, Registration.account_id == account_id
-            )
-        )
-    ).scalar_one_or_none()
+    found = await db.execute(_REGISTRATION, {"event_id": event_id, "account_id": account_id})
+    return found.scalar_one_or_none()

@@ -7,12 +7,9 @@ import asyncio
 import structlog
 from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from app.auth.deps import SESSION_COOKIE
-from app.auth.models import Account, AuthSession
-from app.auth.security import digest
-from app.db import utcnow
+from app.auth.deps import SESSION_COOKIE, account_by_session
+from app.auth.models import Account
 from app.errors import AppError
 from app.realtime import access, channels, presence
 from app.realtime.connection import Connection
@@ -47,21 +44,11 @@ class Internal(AppError):
 
 
 async def account_for(rt: Realtime, token: str | None) -> Account | None:
-    """The account behind a session cookie (the same digest lookup as app/auth/deps.py)."""
+    """The account behind a session cookie (the lookup of app/auth/deps.py), in a read session."""
     if not token:
         return None
     async with rt.reader()() as db:
-        return (
-            await db.execute(
-                select(Account)
-                .join(AuthSession, AuthSession.account_id == Account.id)
-                .where(
-                    AuthSession.token_hash == digest(token),
-                    AuthSession.expires_at > utcnow(),
-                    Account.erased_at.is_(None),
-                )
-            )
-        ).scalar_one_or_none()
+        return await account_by_session(db, token)
 
 
 async def dispatch(rt: Realtime, conn: Connection, raw: str | bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.models import Event, Registration
@@ -50,6 +50,21 @@ CARD_COLUMNS = (
     Lead.buying_stage,
     Lead.stage,
     Lead.mql_at,
+)
+
+
+_CARD_LEAD = select(*CARD_COLUMNS).where(
+    Lead.registration_id == bindparam("registration_id"),
+    Lead.exhibitor_id == bindparam("exhibitor_id"),
+)
+_CARD_RECENT = (
+    select(Activity.type, Activity.label, Activity.at)
+    .where(
+        Activity.registration_id == bindparam("registration_id"),
+        Activity.exhibitor_id == bindparam("exhibitor_id"),
+    )
+    .order_by(Activity.at.desc(), Activity.id.desc())
+    .limit(3)
 )
 
 
@@ -111,21 +126,11 @@ async def lead_card(
     Built on every booth arrival and departure, so it reads columns, not whole leads: a
     lead's scoring state and reasons (JSON) are not needed here.
     """
-    lead = (
-        await db.execute(
-            select(*CARD_COLUMNS).where(
-                Lead.registration_id == registration_id, Lead.exhibitor_id == exhibitor_id
-            )
-        )
-    ).first()
+    ids = {"registration_id": registration_id, "exhibitor_id": exhibitor_id}
+    lead = (await db.execute(_CARD_LEAD, ids)).first()
     if lead is None:
         return None
-    recent = await db.execute(
-        select(Activity.type, Activity.label, Activity.at)
-        .where(Activity.registration_id == registration_id, Activity.exhibitor_id == exhibitor_id)
-        .order_by(Activity.at.desc(), Activity.id.desc())
-        .limit(3)
-    )
+    recent = await db.execute(_CARD_RECENT, ids)
     return {
         **_lead_summary(lead),
         "last_activities": [{"type": a.type, "label": a.label, "at": a.at} for a in recent],
