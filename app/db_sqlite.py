@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import aiosqlite
+import structlog
 from sqlalchemy import exc
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -45,13 +46,20 @@ from sqlalchemy.util.concurrency import await_
 
 Outcome = tuple[Any, Sequence[Any], int, int | None]
 
+log = structlog.get_logger()
+
+SLOW_INLINE_SECONDS: Final = 0.05
+"""An inline statement this slow held up the event loop: it is logged (`sqlite.slow_inline`)
+so that the work can move to a DEFERRED transaction (aiosqlite's thread)."""
+
 BUSY_SECONDS: Final = 10.0
 """How long a writer waits for SQLite's write lock before "database is locked"."""
 _BUSY_MS: Final = int(BUSY_SECONDS * 1000)
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
-    """In aiosqlite's thread: the statement, its rows and what the cursor says about it."""
+    """The statement, its rows and what the cursor says about it (in aiosqlite's thread, or
+    inline on the event loop's)."""
     cursor = conn.cursor()
     try:
         if many:
@@ -65,6 +73,12 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+def _check_duration(started: float, operation: str) -> None:
+    seconds = time.perf_counter() - started
+    if seconds >= SLOW_INLINE_SECONDS:
+        log.warning("sqlite.slow_inline", ms=round(seconds * 1000, 1), sql=operation[:300])
 
 
 async def _nothing() -> None:
@@ -121,20 +135,24 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         conn: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         if not conn.inline:
             return super().execute(operation, parameters)
+        started = time.perf_counter()
         try:
             self._keep(_run(conn.raw, operation, parameters, False))
         except Exception as error:
             conn._handle_exception(error)
+        _check_duration(started, operation)
         await_(_nothing())  # AsyncConnection.execute requires one await (AwaitRequired)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
         conn: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
         if not conn.inline:
             return super().executemany(operation, seq_of_parameters)
+        started = time.perf_counter()
         try:
             self._keep(_run(conn.raw, operation, seq_of_parameters, True))
         except Exception as error:
             conn._handle_exception(error)
+        _check_duration(started, operation)
         await_(_nothing())
 
     def _keep(self, outcome: Outcome) -> None:

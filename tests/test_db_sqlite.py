@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -190,3 +191,17 @@ async def test_the_writer_lock_is_given_back_after_a_failed_transaction(
         await conn.execute(insert(things).values(name="b"))
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar_one() == 2
+
+
+async def test_a_slow_statement_on_the_event_loop_is_logged(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_sqlite, "SLOW_INLINE_SECONDS", 0.0)
+    with structlog.testing.capture_logs() as logs:
+        async with engine.begin() as conn:
+            await conn.execute(insert(things).values(name="slow"))
+        async with engine.connect() as conn:  # in the thread: the loop was not held up
+            conn = await conn.execution_options(sqlite_begin="DEFERRED")
+            await conn.execute(select(things.c.id))
+    slow = [e for e in logs if e["event"] == "sqlite.slow_inline"]
+    assert [e["sql"].split()[0] for e in slow] == ["INSERT"]
