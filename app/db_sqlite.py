@@ -272,9 +272,20 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         try:
             super().close()
         finally:
-            lock, self._writer = self._writer, None
-            if lock is not None:
-                lock.release()
+            self._give_back()
+
+    def terminate(self) -> None:
+        # An invalidated connection (a cancelled task, a broken one) or one collected as
+        # garbage: its transaction is gone, and so must its hold on the writer lock be.
+        try:
+            super().terminate()
+        finally:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        lock, self._writer = self._writer, None
+        if lock is not None:
+            lock.release()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

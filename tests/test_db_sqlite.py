@@ -205,3 +205,24 @@ async def test_a_slow_statement_on_the_event_loop_is_logged(
             await conn.execute(select(things.c.id))
     slow = [e for e in logs if e["event"] == "sqlite.slow_inline"]
     assert [e["sql"].split()[0] for e in slow] == ["INSERT"]
+
+
+async def test_a_cancelled_writer_gives_the_lock_back(engine: AsyncEngine) -> None:
+    holding = asyncio.Event()
+
+    async def writer() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(insert(things).values(name="cancelled"))
+            holding.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(writer())
+    await holding.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with asyncio.timeout(3), engine.begin() as conn:  # not 10 s, nor forever
+        await conn.execute(insert(things).values(name="next"))
+    async with engine.connect() as conn:
+        names = (await conn.execute(select(things.c.name))).scalars()
+        assert list(names) == ["next"]
