@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
-from app.db_sqlite import OneHopConnection, dbapi
+from app.db_sqlite import DEFAULT_BEGIN, OneHopConnection, dbapi
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,9 +85,21 @@ def _sqlite_begin(conn: Connection) -> None:
     inline = bool(options.get("sqlite_inline", mode == "IMMEDIATE"))
     dbapi_connection = conn.connection.dbapi_connection
     if isinstance(dbapi_connection, OneHopConnection):
-        dbapi_connection.begin(mode, inline=inline)
+        dbapi_connection.next_begin = (mode, inline)  # _sqlite_do_begin begins it
     elif mode != "AUTOCOMMIT":  # another driver (tests use plain pysqlite engines)
         conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
+
+
+def _sqlite_do_begin(dbapi_connection: PoolProxiedConnection) -> None:
+    # The dialect's do_begin (a no-op for SQLite drivers), called right after the "begin"
+    # event: an error raised here is handled as a failed statement's is (wrapped in
+    # sqlalchemy.exc.OperationalError, and a dead connection invalidated), which an error
+    # raised by the event is not.
+    connection = dbapi_connection.dbapi_connection
+    if isinstance(connection, OneHopConnection):
+        mode, inline = connection.next_begin
+        connection.next_begin = DEFAULT_BEGIN
+        connection.begin(mode, inline=inline)
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -95,6 +107,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, module=dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        engine.sync_engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign]
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

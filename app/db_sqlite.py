@@ -34,7 +34,6 @@ from typing import Any, Final
 
 import aiosqlite
 import structlog
-from sqlalchemy import exc
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
@@ -55,6 +54,9 @@ so that the work can move to a DEFERRED transaction (aiosqlite's thread)."""
 BUSY_SECONDS: Final = 10.0
 """How long a writer waits for SQLite's write lock before "database is locked"."""
 _BUSY_MS: Final = int(BUSY_SECONDS * 1000)
+
+DEFAULT_BEGIN: Final = ("IMMEDIATE", True)
+"""A transaction's mode and placement (inline) when no execution option says otherwise."""
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -175,14 +177,18 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """aiosqlite's connection, whose transactions run inline or in its thread (see above)."""
 
-    __slots__ = ("_writer", "inline")
+    __slots__ = ("_busy_ms", "_writer", "inline", "next_begin")
     _cursor_cls = OneHopCursor
     dbapi: OneHopDBAPI
+    next_begin: tuple[str, bool]
+    """The mode and placement of the transaction about to begin (set by app/db.py)."""
 
     def __init__(self, dbapi: OneHopDBAPI, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.inline = False  # until a transaction begins inline
         self._writer: asyncio.Lock | None = None  # the engine's writer lock, while held
+        self._busy_ms = _BUSY_MS  # as app/db.py's connect hook sets it
+        self.next_begin = DEFAULT_BEGIN
 
     @property
     def raw(self) -> sqlite3.Connection:
@@ -191,24 +197,43 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         return conn
 
     def begin(self, mode: str, *, inline: bool) -> None:
-        """Begin a transaction: `IMMEDIATE`, `DEFERRED` or `AUTOCOMMIT` (none)."""
-        self.inline = inline
-        if mode == "AUTOCOMMIT":
-            return
-        if mode == "DEFERRED":
-            self.cursor().execute("BEGIN DEFERRED")
-            return
+        """Begin a transaction: `IMMEDIATE`, `DEFERRED` or `AUTOCOMMIT` (none).
+
+        Called from the dialect's `do_begin` (app/db.py), so that a failure here is handled
+        as any failed statement is: wrapped, and a dead connection invalidated.
+        """
+        # Statements outside a transaction may write: they run in the thread, where waiting
+        # for another writer blocks nothing.
+        self.inline = inline and mode != "AUTOCOMMIT"
         try:
-            await_(self._begin_immediate())
-        except sqlite3.Error as error:
-            # What SQLAlchemy makes of a failed statement (sqlalchemy.exc.OperationalError).
-            raise exc.DBAPIError.instance("BEGIN IMMEDIATE", None, error, sqlite3.Error) from error
+            if self._writer is not None:  # the writer lock is ours: waiting for it is a hang
+                raise sqlite3.OperationalError("cannot start a transaction within a transaction")
+            # Inline, nothing may sleep on a lock: the loop's thread would sleep with it. An
+            # inline DEFERRED transaction is for reads (which never wait in WAL mode); a write
+            # in it fails at once with "database is locked" while another process writes.
+            self._busy(0 if self.inline else _BUSY_MS)
+            if mode == "IMMEDIATE":
+                await_(self._begin_immediate())
+            elif mode == "DEFERRED":
+                self.cursor().execute("BEGIN DEFERRED")
+        except BaseException as error:
+            self.inline = False
+            if isinstance(error, (sqlite3.Error, ValueError)):
+                self._handle_exception(error)  # "no active connection" becomes a sqlite3 error
+            raise
+
+    def _busy(self, ms: int) -> None:
+        """Set SQLite's busy timeout (an instant pragma, run on the calling thread)."""
+        if self._busy_ms != ms:
+            self.raw.execute(f"PRAGMA busy_timeout={ms}")
+            self._busy_ms = ms
 
     async def _begin_immediate(self) -> None:
         lock = self.dbapi.writer_lock()
         deadline = time.monotonic() + BUSY_SECONDS
         try:
-            await asyncio.wait_for(lock.acquire(), BUSY_SECONDS)
+            async with asyncio.timeout(BUSY_SECONDS):
+                await lock.acquire()
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
         self._writer = lock
@@ -217,21 +242,17 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
                 await self._connection._execute(_run, self.raw, "BEGIN IMMEDIATE", None, False)
                 return
             raw = self.raw
-            raw.execute("PRAGMA busy_timeout=0")  # never sleep on the event loop's thread
-            try:
-                delay = 0.001
-                while True:
-                    try:
-                        raw.execute("BEGIN IMMEDIATE")
-                        return
-                    except sqlite3.OperationalError as error:
-                        busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                        if not busy or time.monotonic() + delay > deadline:
-                            raise
-                    await asyncio.sleep(delay)  # another process writes: let it finish
-                    delay = min(delay * 2, 0.05)
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+            delay = 0.001
+            while True:  # busy_timeout is 0: try, and let the loop turn between tries
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                    if not busy or time.monotonic() + delay > deadline:
+                        raise
+                await asyncio.sleep(delay)  # another process writes: let it finish
+                delay = min(delay * 2, 0.05)
         except BaseException:
             self._release()
             raise
@@ -247,14 +268,35 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         try:
             if self.inline and self._connection._connection:
+                started = time.perf_counter()
                 try:
-                    self.raw.commit()
+                    self.raw.commit()  # may run a WAL checkpoint: timed like a statement
                 except Exception as error:
+                    self._abandon()
                     self._handle_exception(error)
+                _check_duration(started, "COMMIT")
             else:
-                super().commit()
+                try:
+                    super().commit()
+                except Exception:
+                    self._abandon()
+                    raise
         finally:
             self._release()
+
+    def _abandon(self) -> None:
+        """After a failed COMMIT that left the transaction open (a deferred constraint, a
+        busy database): roll it back, so that the write lock is not kept by a transaction
+        nobody will finish."""
+        sqlite: sqlite3.Connection | None = self._connection._connection
+        if sqlite is not None and sqlite.in_transaction:
+            try:
+                if self.inline:
+                    sqlite.rollback()
+                else:
+                    await_(self._connection.rollback())
+            except Exception as error:  # the COMMIT's error is the one to report
+                log.warning("sqlite.rollback_failed", error=str(error))
 
     def rollback(self) -> None:
         try:

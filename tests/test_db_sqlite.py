@@ -204,7 +204,7 @@ async def test_a_slow_statement_on_the_event_loop_is_logged(
             conn = await conn.execution_options(sqlite_begin="DEFERRED")
             await conn.execute(select(things.c.id))
     slow = [e for e in logs if e["event"] == "sqlite.slow_inline"]
-    assert [e["sql"].split()[0] for e in slow] == ["INSERT"]
+    assert [e["sql"].split()[0] for e in slow] == ["INSERT", "COMMIT"]
 
 
 async def test_a_cancelled_writer_gives_the_lock_back(engine: AsyncEngine) -> None:
@@ -226,3 +226,77 @@ async def test_a_cancelled_writer_gives_the_lock_back(engine: AsyncEngine) -> No
     async with engine.connect() as conn:
         names = (await conn.execute(select(things.c.name))).scalars()
         assert list(names) == ["next"]
+
+
+async def test_statements_outside_a_transaction_run_in_the_thread(engine: AsyncEngine) -> None:
+    # They may write, and a write there may wait for another writer: never on the loop.
+    loop_thread = threading.get_ident()
+    autocommit = {"sqlite_begin": "AUTOCOMMIT", "sqlite_inline": True}
+    assert await _thread_of_statements(engine, **autocommit) != loop_thread
+
+
+async def test_a_write_in_an_inline_read_fails_at_once_instead_of_blocking_the_loop(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "one-trip.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(sqlite_begin="DEFERRED", sqlite_inline=True)
+                await conn.execute(select(things.c.id))  # reading is fine
+                await conn.execute(insert(things).values(name="no"))
+        assert asyncio.get_running_loop().time() - started < 1  # not busy_timeout's 10 s
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    async with engine.begin() as conn:  # the thread's transactions wait for a writer again
+        await conn.execute(insert(things).values(name="yes"))
+
+
+async def test_a_failed_begin_leaves_the_connection_out_of_inline_mode(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_sqlite, "BUSY_SECONDS", 0.1)
+    async with engine.begin() as outer:
+        await outer.execute(insert(things).values(name="outer"))
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).dbapi_connection
+            with pytest.raises(OperationalError, match="database is locked"):
+                await conn.begin()
+            assert raw.inline is False  # type: ignore[union-attr]
+
+
+async def test_a_connection_found_dead_at_begin_is_replaced(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).dbapi_connection
+        await raw._connection.close()  # type: ignore[union-attr]  # dies while in the pool
+    with pytest.raises(OperationalError, match="no active connection") as failed:
+        async with engine.begin() as conn:
+            await conn.execute(insert(things).values(name="lost"))
+    assert failed.value.connection_invalidated
+    async with asyncio.timeout(3), engine.begin() as conn:  # a new connection, the lock free
+        await conn.execute(insert(things).values(name="next"))
+        assert (await conn.execute(select(things.c.name))).scalars().all() == ["next"]
+
+
+async def test_a_failed_commit_rolls_back_and_lets_the_connection_begin_again(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE parts (id INTEGER PRIMARY KEY, thing_id INTEGER REFERENCES things)")
+        )
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        await conn.execute(text("PRAGMA defer_foreign_keys=ON"))  # checked at COMMIT
+        await conn.execute(text("INSERT INTO parts (thing_id) VALUES (999)"))
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            await transaction.commit()
+        await conn.rollback()  # as SQLAlchemy asks after a failed commit
+        async with asyncio.timeout(3):  # its own writer lock was not kept
+            async with conn.begin():
+                await conn.execute(insert(things).values(name="after"))
+                parts = (await conn.execute(text("SELECT count(*) FROM parts"))).scalar_one()
+    assert parts == 0
