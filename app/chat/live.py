@@ -8,7 +8,6 @@ from app.auth.deps import Membership
 from app.chat import service as chat_service
 from app.chat.models import RoomKind
 from app.chat.service import message_dict, room_dict
-from app.events.models import Event
 from app.realtime import access, channels, leads_bridge, presence
 from app.realtime.protocol import push
 from app.realtime.registry import Body, Context, command
@@ -139,11 +138,11 @@ async def send(ctx: Context, body: SendBody) -> dict[str, object]:
 async def _record_chat(ctx: Context, booth_id: int, exhibitor_id: int, message_id: int) -> None:
     """A visitor writing to a booth's staff is a lead activity (`chat.message`)."""
     booth = await access.booth(ctx.db, booth_id)
-    event = await ctx.db.get(Event, booth.event_id)
+    event = await access.cached_event(ctx.db, booth.event_id, ctx.realtime.remembered)
     registration = await access.registration(ctx.db, booth.event_id, ctx.account_id)
     if event is None or registration is None:
         return
-    mqls = await leads_bridge.record_activity(
+    recorded = await leads_bridge.record_activity(
         ctx.db,
         event=event,
         registration=registration,
@@ -153,7 +152,7 @@ async def _record_chat(ctx: Context, booth_id: int, exhibitor_id: int, message_i
         booth_id=booth_id,
         idempotency_key=f"chat.message:{message_id}",
     )
-    for channel, data in mqls:
+    for channel, data in recorded.publishes:
         ctx.publish(channel, data)
 
 

@@ -1,9 +1,10 @@
 """Who may listen to which channel; the event membership behind every realtime decision.
 
-Two answers are remembered for `CACHE_SECONDS` so that repeated commands (heartbeats,
-re-subscribes, re-entries) need no database work: which event (and exhibitor) a place
-belongs to, per process, and an account's roles in an event, per connection (taken with the
-account the connection logged in with). A role granted or revoked, or an account erased,
+Three answers are remembered for `CACHE_SECONDS` so that repeated commands (heartbeats,
+re-subscribes, re-entries) and every visit need no database work for them: which event (and
+exhibitor) a place belongs to and the event's row, per process (`Remembered`), and an
+account's roles in an event, per connection (taken with the account the connection logged in
+with). A role granted or revoked, or an account erased,
 therefore reaches an open connection within that time; consents are never cached (visitor
 cards read the registration each time).
 """
@@ -11,6 +12,7 @@ cards read the registration each time).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import bindparam, select
@@ -31,7 +33,9 @@ __all__ = [
     "CACHE_SECONDS",
     "Denied",
     "Places",
+    "Remembered",
     "booth",
+    "cached_event",
     "check_listen",
     "member_of",
     "membership",
@@ -47,8 +51,41 @@ _clock = time.monotonic  # what remembered answers are timed by (tests move it)
 Places = dict[tuple[str, int], tuple[float, int, int | None]]
 
 
+@dataclass(slots=True)
+class Remembered:
+    """What a process remembers for CACHE_SECONDS (one per `Realtime`, so per database)."""
+
+    places: Places = field(default_factory=dict)
+    # event_id -> (valid until, the event as read then). Read-only: it is never added to
+    # another session (the lead engine reads its id and creation time).
+    events: dict[int, tuple[float, Event]] = field(default_factory=dict)
+
+
+async def cached_event(
+    db: AsyncSession, event_id: int, cache: Remembered | None = None
+) -> Event | None:
+    """The event's row, from `cache` while it is fresh; a missing event is not kept."""
+    if cache is None:
+        return await db.get(Event, event_id)
+    now = _clock()
+    hit = cache.events.get(event_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = await db.get(Event, event_id)
+    if found is not None:
+        if len(cache.events) >= _PLACES_MAX:
+            cache.events.clear()
+        cache.events[event_id] = (now + CACHE_SECONDS, found)
+    return found
+
+
 async def membership(
-    db: AsyncSession, account_id: int, event_id: int, *, account: Account | None = None
+    db: AsyncSession,
+    account_id: int,
+    event_id: int,
+    *,
+    account: Account | None = None,
+    cache: Remembered | None = None,
 ) -> Membership | None:
     """The account's roles in the event, or None when it has none there (admins always do).
 
@@ -56,7 +93,7 @@ async def membership(
     """
     if account is None:
         account = await db.get(Account, account_id)
-    event = await db.get(Event, event_id)
+    event = await cached_event(db, event_id, cache)
     if account is None or event is None or account.erased_at is not None:
         return None
     found = await membership_of(db, account, event)
@@ -72,7 +109,9 @@ async def booth(db: AsyncSession, booth_id: int) -> Booth:
     return found
 
 
-async def member_of(db: AsyncSession, conn: Connection, event_id: int) -> Membership | None:
+async def member_of(
+    db: AsyncSession, conn: Connection, event_id: int, cache: Remembered | None = None
+) -> Membership | None:
     """`membership` of the connection's account, remembered on the connection for a while."""
     now = _clock()
     hit = conn.memberships.get(event_id)
@@ -80,20 +119,22 @@ async def member_of(db: AsyncSession, conn: Connection, event_id: int) -> Member
         return hit[1]
     # The account read at login stands in for a fresh read while it is recent.
     account = conn.account if now < conn.account_until else None
-    found = await membership(db, conn.account_id, event_id, account=account)
+    found = await membership(db, conn.account_id, event_id, account=account, cache=cache)
     conn.memberships[event_id] = (now + CACHE_SECONDS, found)
     return found
 
 
 async def place_event(
-    db: AsyncSession, kind: str, ident: int, cache: Places | None = None
+    db: AsyncSession, kind: str, ident: int, remembered: Remembered | None = None
 ) -> tuple[int, int | None]:
     """(event_id, exhibitor_id or None) of a booth, session, exhibitor (staff) or event channel.
 
-    With `cache` (the process's, `Realtime.places`) the answer is kept for CACHE_SECONDS.
+    With `remembered` (the process's, `Realtime.remembered`) the answer is kept for
+    CACHE_SECONDS.
     """
-    if cache is None:
+    if remembered is None:
         return await _place_event(db, kind, ident)
+    cache = remembered.places
     key = (kind, ident)
     now = _clock()
     hit = cache.get(key)
@@ -126,7 +167,7 @@ async def _place_event(db: AsyncSession, kind: str, ident: int) -> tuple[int, in
 
 
 async def check_listen(
-    db: AsyncSession, conn: Connection, channel: str, places: Places | None = None
+    db: AsyncSession, conn: Connection, channel: str, cache: Remembered | None = None
 ) -> Membership | None:
     """Raise Denied unless the connection's account may receive `channel`'s pushes."""
     account_id = conn.account_id
@@ -140,8 +181,8 @@ async def check_listen(
         return None
     if kind == "room":
         raise Denied("Join chat rooms with chat.join.")
-    event_id, _exhibitor = await place_event(db, kind, ident, places)
-    member = await member_of(db, conn, event_id)
+    event_id, _exhibitor = await place_event(db, kind, ident, cache)
+    member = await member_of(db, conn, event_id, cache)
     if member is None:
         raise Denied("Register for this event first.")
     if kind == "staff" and not (member.is_organizer or member.staffs(ident)):

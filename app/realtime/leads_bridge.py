@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import bindparam, select
@@ -82,6 +83,15 @@ def _lead_summary(lead: LeadFields) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    publishes: list[Publish]  # `staff.mql` pushes to send after commit
+    leads: tuple[Lead, ...]  # the attendee's leads as the activity left them (none: a repeat)
+
+    def lead_of(self, exhibitor_id: int) -> Lead | None:
+        return next((lead for lead in self.leads if lead.exhibitor_id == exhibitor_id), None)
+
+
 async def record_activity(
     db: AsyncSession,
     *,
@@ -92,8 +102,8 @@ async def record_activity(
     exhibitor_id: int | None,
     booth_id: int | None,
     idempotency_key: str,
-) -> list[Publish]:
-    """Append one activity (once per key); returns the `staff.mql` pushes to send after commit."""
+) -> Recorded:
+    """Append one activity (once per key) and update the attendee's leads."""
     result = await leads_service.record(
         db,
         event=event,
@@ -115,19 +125,21 @@ async def record_activity(
             "company": registration.company,
         }
         out.append((channels.staff(lead.exhibitor_id), push("staff.mql", body)))
-    return out
+    return Recorded(out, result.leads)
 
 
 async def lead_card(
-    db: AsyncSession, *, exhibitor_id: int, registration_id: int
+    db: AsyncSession, *, exhibitor_id: int, registration_id: int, lead: LeadFields | None = None
 ) -> dict[str, object] | None:
     """Grade, tier, stage and the last activities of this visitor as this exhibitor's lead.
 
     Built on every booth arrival and departure, so it reads columns, not whole leads: a
-    lead's scoring state and reasons (JSON) are not needed here.
+    lead's scoring state and reasons (JSON) are not needed here. `lead`, when given, is that
+    lead as just written (a departure's dwell record): it is not read again.
     """
     ids = {"registration_id": registration_id, "exhibitor_id": exhibitor_id}
-    lead = (await db.execute(_CARD_LEAD, ids)).first()
+    if lead is None:
+        lead = (await db.execute(_CARD_LEAD, ids)).first()
     if lead is None:
         return None
     recent = await db.execute(_CARD_RECENT, ids)

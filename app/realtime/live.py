@@ -14,7 +14,7 @@ class ChannelBody(Body):
 
 @command("realtime.subscribe", ChannelBody, reads_only=True)
 async def subscribe(ctx: Context, body: ChannelBody) -> dict[str, object]:
-    await access.check_listen(ctx.db, ctx.conn, body.channel, ctx.realtime.places)
+    await access.check_listen(ctx.db, ctx.conn, body.channel, ctx.realtime.remembered)
     await ctx.conn.subscribe(body.channel)
     return {"channel": body.channel}
 

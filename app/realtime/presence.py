@@ -14,10 +14,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import Booth
-from app.events.models import Event, Registration
+from app.events.models import Registration
 from app.realtime import access, channels, leads_bridge
 from app.realtime.connection import Connection
-from app.realtime.leads_bridge import Publish
+from app.realtime.leads_bridge import LeadFields, Publish
 from app.realtime.presence_store import Change, Visit
 from app.realtime.protocol import push
 from app.realtime.runtime import Realtime
@@ -40,10 +40,19 @@ async def visitor_card(
 
 
 async def _card(
-    db: AsyncSession, reg: Registration | None, *, exhibitor_id: int, account_id: int
+    db: AsyncSession,
+    reg: Registration | None,
+    *,
+    exhibitor_id: int,
+    account_id: int,
+    lead: LeadFields | None = None,
 ) -> dict[str, object] | None:
+    """The card; `lead`, when given, is the visitor's lead at this exhibitor as just written."""
     if reg is None or reg.consent_share_at is None or reg.erased_at is not None:
         return None
+    card = await leads_bridge.lead_card(
+        db, exhibitor_id=exhibitor_id, registration_id=reg.id, lead=lead
+    )
     return {
         "account_id": account_id,
         "registration_id": reg.id,
@@ -51,7 +60,7 @@ async def _card(
         "company": reg.company,
         "job_title": reg.job_title,
         "country": reg.country,
-        "lead": await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=reg.id),
+        "lead": card,
     }
 
 
@@ -67,24 +76,28 @@ async def record_dwell(db: AsyncSession, visit: Visit, out: list[Publish]) -> in
     if booth is None:
         return None
     reg = await access.registration(db, booth.event_id, visit.visitor)
-    return await _record_dwell(db, visit, out, booth.event_id, booth.exhibitor_id, reg)
+    recorded = await _record_dwell(db, visit, booth.event_id, booth.exhibitor_id, reg)
+    if recorded is None:
+        return None
+    out += recorded.publishes
+    return visit.seconds
 
 
 async def _record_dwell(
     db: AsyncSession,
     visit: Visit,
-    out: list[Publish],
     event_id: int,
     exhibitor_id: int,
     reg: Registration | None,
-) -> int | None:
+    cache: access.Remembered | None = None,
+) -> leads_bridge.Recorded | None:
     if reg is None or visit.seconds < 1:
         return None  # staff and organizers walking through are not leads
     _kind, booth_id = channels.parse(visit.place)
-    event = await db.get(Event, event_id)
+    event = await access.cached_event(db, event_id, cache)
     if event is None:
         return None
-    out += await leads_bridge.record_activity(
+    return await leads_bridge.record_activity(
         db,
         event=event,
         registration=reg,
@@ -94,7 +107,6 @@ async def _record_dwell(
         booth_id=booth_id,
         idempotency_key=dwell_key(booth_id, reg.id, visit),
     )
-    return visit.seconds
 
 
 async def publish_count(rt: Realtime, change: Change) -> None:
@@ -107,7 +119,7 @@ async def publish_count(rt: Realtime, change: Change) -> None:
 
 
 async def consequences(
-    db: AsyncSession, change: Change, places: access.Places | None = None
+    db: AsyncSession, change: Change, cache: access.Remembered | None = None
 ) -> list[Publish]:
     """Dwell and staff-feed work for one presence change; returns what to publish after commit.
 
@@ -121,7 +133,7 @@ async def consequences(
     if kind != "booth":
         return out
     try:
-        event_id, exhibitor_id = await access.place_event(db, kind, ident, places)
+        event_id, exhibitor_id = await access.place_event(db, kind, ident, cache)
     except access.Denied:
         return out
     if exhibitor_id is None:
@@ -130,9 +142,15 @@ async def consequences(
     reg = await access.registration(db, event_id, change.visitor)
     body: dict[str, object] = {"booth_id": ident, "count": change.count}
     mqls: list[Publish] = []
+    lead: LeadFields | None = None  # as the dwell record left it: the card need not read it
     if change.visit is not None:
-        body["seconds"] = await _record_dwell(db, change.visit, mqls, event_id, exhibitor_id, reg)
-    body["visitor"] = await _card(db, reg, exhibitor_id=exhibitor_id, account_id=change.visitor)
+        recorded = await _record_dwell(db, change.visit, event_id, exhibitor_id, reg, cache)
+        body["seconds"] = None if recorded is None else change.visit.seconds
+        if recorded is not None:
+            mqls, lead = recorded.publishes, recorded.lead_of(exhibitor_id)
+    body["visitor"] = await _card(
+        db, reg, exhibitor_id=exhibitor_id, account_id=change.visitor, lead=lead
+    )
     event = "staff.visitor_entered" if change.entered else "staff.visitor_left"
     out.append((channels.staff(exhibitor_id), push(event, body)))
     return out + mqls
@@ -143,13 +161,13 @@ async def enter(
 ) -> tuple[int, list[Publish]]:
     """Enter (or heartbeat) `place` with this tab; returns the count and what to publish."""
     kind, ident = _place(place)
-    event_id, _exhibitor_id = await access.place_event(db, kind, ident, rt.places)
-    if await access.member_of(db, conn, event_id) is None:
+    event_id, _exhibitor_id = await access.place_event(db, kind, ident, rt.remembered)
+    if await access.member_of(db, conn, event_id, rt.remembered) is None:
         raise access.Denied("Register for this event first.")
     change = await rt.presence.enter(place, conn.id, conn.account_id, rt.clock())
     conn.places.add(place)
     await publish_count(rt, change)
-    return change.count, await consequences(db, change, rt.places)
+    return change.count, await consequences(db, change, rt.remembered)
 
 
 async def leave(
@@ -160,7 +178,7 @@ async def leave(
     if change is None:
         return await rt.presence.count(place), []
     await publish_count(rt, change)
-    return change.count, await consequences(db, change, rt.places)
+    return change.count, await consequences(db, change, rt.remembered)
 
 
 async def snapshot(
@@ -168,8 +186,8 @@ async def snapshot(
 ) -> dict[str, object]:
     """Count for any member; identities of consenting visitors for the booth's staff."""
     kind, ident = _place(place)
-    event_id, exhibitor_id = await access.place_event(db, kind, ident, rt.places)
-    member = await access.member_of(db, conn, event_id)
+    event_id, exhibitor_id = await access.place_event(db, kind, ident, rt.remembered)
+    member = await access.member_of(db, conn, event_id, rt.remembered)
     if member is None:
         raise access.Denied("Register for this event first.")
     result: dict[str, object] = {"place": place, "count": await rt.presence.count(place)}
@@ -195,7 +213,7 @@ async def apply(rt: Realtime, changes: list[Change]) -> None:
     publishes: list[Publish] = []
     async with rt.sessionmaker() as db:
         for change in changes:
-            publishes += await consequences(db, change, rt.places)
+            publishes += await consequences(db, change, rt.remembered)
         if db.in_transaction() or db.new or db.dirty or db.deleted:
             await db.commit()
     for channel, data in publishes:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.realtime.access import Places
+from app.realtime.access import Remembered
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 from app.realtime.presence_store import PresenceStore
@@ -56,8 +56,8 @@ class Realtime:
     presence: PresenceStore
     limits: Limits = field(default_factory=Limits)
     connections: set[Connection] = field(default_factory=set)
-    # Which event (and exhibitor) each place belongs to; see app/realtime/access.py.
-    places: Places = field(default_factory=dict)
+    # Which event (and exhibitor) each place belongs to, and events; see app/realtime/access.py.
+    remembered: Remembered = field(default_factory=Remembered)
     clock: Callable[[], float] = time.time
     # Sessions for reads alone: on SQLite a DEFERRED transaction (see `reader`).
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import Booth
 from app.events.models import RoleName
-from app.leads.models import Activity
+from app.leads.models import Activity, Lead
 from app.realtime import presence
 from app.realtime.presence_store import MemoryPresence, PresenceStore, RedisPresence, Visit
 from tests.factories import (
@@ -176,6 +176,21 @@ async def test_staff_see_consenting_visitors_arrive_and_leave_with_dwell(
     assert (lead["stage"], lead["mql"]) == ("inquiry", False)
     # The card's recent activities at this exhibitor: the visit just recorded.
     assert [a["type"] for a in lead["last_activities"]] == ["booth.dwell"]
+    # The card shows the lead as the dwell record left it (as stored), not as it was before.
+    stored = (
+        await db.execute(
+            select(Lead)
+            .where(Lead.registration_id == ada.id, Lead.exhibitor_id == exhibitor_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    assert stored.engagement > 0
+    assert (lead["lead_id"], lead["grade"], lead["tier"], lead["engagement"]) == (
+        stored.id,
+        stored.grade,
+        stored.tier,
+        round(stored.engagement),
+    )
 
 
 async def test_dwell_is_recorded_once_per_visit(app: FastAPI, db: AsyncSession) -> None:
