@@ -1,0 +1,58 @@
+"""A booth's staff and an attendee in two browsers: the console shows the attendee arrive
+with their lead card, staff start a private chat from it, and both sides talk live."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import LiveServer
+from tests.e2e.flows import log_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    staff = browser.new_context(viewport={"width": 1280, "height": 900})
+    nora = staff.new_page()
+    log_in(nora, live_server.url, email="staff@expohall.test")  # Forgeline AI's staff
+    nora.goto(f"{live_server.url}/e/ai-expo/console")
+    expect(nora.get_by_role("heading", name="Live console · Forgeline AI")).to_be_visible()
+    expect(nora.locator("#console-status")).to_have_text("Live")
+
+    visitor = browser.new_context(viewport={"width": 1280, "height": 900})
+    lena = visitor.new_page()
+    log_in(lena, live_server.url, email="attendee@expohall.test")  # shares her details
+    lena.goto(f"{live_server.url}/e/ai-expo/booths/forgeline")
+
+    # She arrives: named, with her company and her lead's grade, tier and stage.
+    card = nora.locator("#console-visitors li").filter(has_text="Lena Hoffmann")
+    expect(card).to_be_visible()
+    expect(card.locator(".tag")).to_have_text(re.compile(r"^grade [A-D] · tier [1-4] · stage \w+$"))
+    feed = nora.locator("#console-feed")
+    expect(feed).to_contain_text("Lena Hoffmann entered the booth grade")
+
+    card.get_by_role("button", name="Start chat").click()
+    conversation = nora.locator("#console-chat")
+    expect(conversation.get_by_role("heading", name="Chat with Lena Hoffmann")).to_be_visible()
+    conversation.get_by_role("textbox", name="Message").fill("Hello Lena, a demo on <i>edge</i>?")
+    conversation.get_by_role("button", name="Send").click()
+
+    private = lena.locator("[data-chat=private]")
+    expect(private.get_by_text("Hello Lena, a demo on <i>edge</i>?")).to_be_visible()  # as text
+    private.get_by_role("textbox", name="Message").fill("Yes please, Tuesday works")
+    private.get_by_role("button", name="Send").click()
+    expect(conversation.get_by_text("Yes please, Tuesday works")).to_be_visible()
+    expect(feed).to_contain_text("Yes please, Tuesday works")
+
+    # The public room never saw the private thread.
+    expect(lena.locator("[data-chat=public]").get_by_text("Tuesday works")).to_have_count(0)
+
+    visitor.close()  # her tab closes: the visit ends, with its dwell
+    expect(feed).to_contain_text(re.compile(r"Lena Hoffmann left after \d+ s"))
+    expect(card).to_have_count(0)
+    staff.close()
