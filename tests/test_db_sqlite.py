@@ -242,10 +242,10 @@ async def test_a_write_in_an_inline_read_fails_at_once_instead_of_blocking_the_l
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         started = asyncio.get_running_loop().time()
-        with pytest.raises(OperationalError, match="database is locked"):
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(sqlite_begin="DEFERRED", sqlite_inline=True)
-                await conn.execute(select(things.c.id))  # reading is fine
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_begin="DEFERRED", sqlite_inline=True)
+            await conn.execute(select(things.c.id))  # reading is fine
+            with pytest.raises(OperationalError, match="database is locked"):
                 await conn.execute(insert(things).values(name="no"))
         assert asyncio.get_running_loop().time() - started < 1  # not busy_timeout's 10 s
     finally:

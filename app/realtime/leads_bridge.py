@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.events.models import Event, Registration
 from app.leads import service as leads_service
 from app.leads.models import Activity, Lead
+from app.leads.vocab import ACTIVITY_TYPES
 from app.realtime import channels
 from app.realtime.protocol import push
 
@@ -67,6 +68,11 @@ _CARD_RECENT = (
     .order_by(Activity.at.desc(), Activity.id.desc())
     .limit(3)
 )
+
+
+def _what(activity_type: str) -> str:
+    """The activity in words ("downloaded a resource"), without the unit of its value."""
+    return ACTIVITY_TYPES.get(activity_type, activity_type).split(" (")[0]
 
 
 def _lead_summary(lead: LeadFields) -> dict[str, object]:
@@ -145,5 +151,7 @@ async def lead_card(
     recent = await db.execute(_CARD_RECENT, ids)
     return {
         **_lead_summary(lead),
-        "last_activities": [{"type": a.type, "label": a.label, "at": a.at} for a in recent],
+        "last_activities": [
+            {"type": a.type, "what": _what(a.type), "label": a.label, "at": a.at} for a in recent
+        ],
     }

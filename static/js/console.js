@@ -12,6 +12,7 @@ const status = document.getElementById("console-status");
 const visitors = document.getElementById("console-visitors");
 const feed = document.getElementById("console-feed");
 const chat = document.getElementById("console-chat");
+const leadsPath = root.dataset.leads;
 
 function text(tag, className, value) {
   const node = document.createElement(tag);
@@ -24,6 +25,40 @@ function leadLine(card) {
   const lead = card && card.lead;
   if (!lead) return "";
   return ["grade", "tier", "stage"].filter((k) => lead[k] != null).map((k) => `${k} ${lead[k]}`).join(" · ");
+}
+
+function ago(at) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(at)) / 1000);
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+// The lead behind a card: its cell and scores, the latest things done at this exhibitor,
+// and a link to the whole lead (score reasons, timeline, calls and notes).
+function leadDetails(lead) {
+  const box = document.createElement("div");
+  box.className = "stack stack--sm";
+  const line = document.createElement("p");
+  line.append(text("span", "tag", `${lead.cell} · fit ${lead.fit} · engagement ${lead.engagement}`));
+  line.append(" ", text("span", "tag", lead.buying_stage ? `${lead.stage} · ${lead.buying_stage}` : lead.stage));
+  if (lead.mql) line.append(" ", text("span", "badge badge--live", "MQL"));
+  box.append(line);
+  const recent = lead.last_activities || [];
+  if (recent.length) {
+    const list = text("ul", "muted");
+    list.setAttribute("aria-label", "Latest activities here");
+    for (const a of recent) {
+      const what = a.label ? `${a.what}: ${a.label}` : a.what;
+      list.append(text("li", null, `${what} · ${ago(a.at)}`));
+    }
+    box.append(list);
+  }
+  const link = text("a", null, "Open the lead");
+  link.href = `${leadsPath}${lead.lead_id}`;
+  box.append(link);
+  return box;
 }
 
 async function startChat(card) {
@@ -40,8 +75,7 @@ function visitorItem(card) {
   item.append(text("strong", null, card.name || "Visitor"));
   const meta = [card.job_title, card.company, card.country].filter(Boolean).join(", ");
   item.append(text("span", "muted", meta ? ` — ${meta}` : ""));
-  const lead = leadLine(card);
-  if (lead) item.append(text("span", "tag", lead));
+  if (card.lead) item.append(leadDetails(card.lead));
   const button = text("button", "button button--small", "Start chat");
   button.type = "button";
   button.addEventListener("click", () => startChat(card).catch((e) => { status.textContent = e.message; }));

@@ -29,10 +29,18 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     log_in(lena, live_server.url, email="attendee@expohall.test")  # shares her details
     lena.goto(f"{live_server.url}/e/ai-expo/booths/forgeline")
 
-    # She arrives: named, with her company and her lead's grade, tier and stage.
+    # She arrives: named, with her company, her lead's cell, scores and stage, what she did
+    # here last (the page view recorded a booth visit) and the way to her whole lead.
     card = nora.locator("#console-visitors li").filter(has_text="Lena Hoffmann")
-    expect(card).to_be_visible()
-    expect(card.locator(".tag")).to_have_text(re.compile(r"^grade [A-D] · tier [1-4] · stage \w+$"))
+    expect(card).to_contain_text("Brandt Automotive Group")
+    expect(card.locator(".tag").first).to_have_text(
+        re.compile(r"^[A-D][1-4] · fit \d+ · engagement \d+$")
+    )
+    expect(card.get_by_role("list", name="Latest activities here")).to_contain_text(
+        "visited a booth: Forgeline AI"
+    )
+    lead_link = card.get_by_role("link", name="Open the lead")
+    expect(lead_link).to_have_attribute("href", re.compile(r"^/e/ai-expo/leads/\d+$"))
     feed = nora.locator("#console-feed")
     expect(feed).to_contain_text("Lena Hoffmann entered the booth grade")
 
@@ -48,6 +56,10 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     private.get_by_role("button", name="Send").click()
     expect(conversation.get_by_text("Yes please, Tuesday works")).to_be_visible()
     expect(feed).to_contain_text("Yes please, Tuesday works")
+
+    lead_page = staff.new_page()
+    lead_page.goto(live_server.url + (lead_link.get_attribute("href") or ""))
+    expect(lead_page.get_by_role("heading", level=1)).to_contain_text("Lena Hoffmann")
 
     # The public room never saw the private thread.
     expect(lena.locator("[data-chat=public]").get_by_text("Tuesday works")).to_have_count(0)
