@@ -73,6 +73,9 @@ async def cached_event(
         return hit[1]
     found = await db.get(Event, event_id)
     if found is not None:
+        # Out of the session at once: a rollback there (a failed flush) would expire it,
+        # and an expired detached row cannot be read, by this command or the next ones.
+        db.expunge(found)
         if len(cache.events) >= _PLACES_MAX:
             cache.events.clear()
         cache.events[event_id] = (now + CACHE_SECONDS, found)

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.booths.models import BoothConsent
 from app.events.models import Event, Registration
 from app.leads import service as leads_service
 from app.leads.models import Activity, Lead
@@ -55,9 +56,27 @@ CARD_COLUMNS = (
 )
 
 
-_CARD_LEAD = select(*CARD_COLUMNS).where(
-    Lead.registration_id == bindparam("registration_id"),
-    Lead.exhibitor_id == bindparam("exhibitor_id"),
+# The attendee's answer at this exhibitor's booth ("share my details with them?", null when
+# never asked) and their lead there (nulls when none): one row for any registration.
+_BOOTH_ANSWER = (
+    select(BoothConsent.shared)
+    .where(
+        BoothConsent.registration_id == bindparam("registration_id"),
+        BoothConsent.exhibitor_id == bindparam("exhibitor_id"),
+    )
+    .scalar_subquery()
+)
+_CARD_LEAD = (
+    select(_BOOTH_ANSWER.label("booth_shared"), *CARD_COLUMNS)
+    .select_from(Registration)
+    .outerjoin(
+        Lead,
+        and_(
+            Lead.registration_id == Registration.id,
+            Lead.exhibitor_id == bindparam("exhibitor_id"),
+        ),
+    )
+    .where(Registration.id == bindparam("registration_id"))
 )
 _CARD_RECENT = (
     select(Activity.type, Activity.label, Activity.at)
@@ -134,20 +153,32 @@ async def record_activity(
     return Recorded(out, result.leads)
 
 
-async def lead_card(
-    db: AsyncSession, *, exhibitor_id: int, registration_id: int, lead: LeadFields | None = None
-) -> dict[str, object] | None:
-    """Grade, tier, stage and the last activities of this visitor as this exhibitor's lead.
+async def shared_lead(
+    db: AsyncSession, *, exhibitor_id: int, registration: Registration
+) -> tuple[bool, LeadFields | None]:
+    """Whether the attendee shares their details with this exhibitor (their answer at its
+    booth wins, else the event-wide consent; never once erased, as `shares_with`), and
+    their lead there. One statement: it runs on every booth arrival and departure, so it
+    reads columns, not whole leads (a lead's scoring state and reasons are JSON)."""
+    if registration.erased_at is not None:
+        return False, None
+    ids = {"registration_id": registration.id, "exhibitor_id": exhibitor_id}
+    row = (await db.execute(_CARD_LEAD, ids)).one_or_none()
+    if row is None:
+        return False, None
+    answer = row.booth_shared
+    shares = bool(answer) if answer is not None else registration.consent_share_at is not None
+    return shares, (row if row.id is not None else None)
 
-    Built on every booth arrival and departure, so it reads columns, not whole leads: a
-    lead's scoring state and reasons (JSON) are not needed here. `lead`, when given, is that
-    lead as just written (a departure's dwell record): it is not read again.
-    """
-    ids = {"registration_id": registration_id, "exhibitor_id": exhibitor_id}
-    if lead is None:
-        lead = (await db.execute(_CARD_LEAD, ids)).first()
+
+async def lead_card(
+    db: AsyncSession, *, exhibitor_id: int, registration_id: int, lead: LeadFields | None
+) -> dict[str, object] | None:
+    """Grade, tier, stage and the last activities at this exhibitor of `lead` (as read by
+    `shared_lead`, or as a departure's dwell record has just written it)."""
     if lead is None:
         return None
+    ids = {"registration_id": registration_id, "exhibitor_id": exhibitor_id}
     recent = await db.execute(_CARD_RECENT, ids)
     return {
         **_lead_summary(lead),

@@ -34,7 +34,8 @@ def dwell_key(booth_id: int, registration_id: int, visit: Visit) -> str:
 async def visitor_card(
     db: AsyncSession, *, event_id: int, exhibitor_id: int, account_id: int
 ) -> dict[str, object] | None:
-    """The identity staff may see: only of a consenting, non-erased registration."""
+    """The identity staff may see: only of a registration that shares its details with this
+    exhibitor (the answer at its booth, else the event-wide consent) and is not erased."""
     reg = await access.registration(db, event_id, account_id)
     return await _card(db, reg, exhibitor_id=exhibitor_id, account_id=account_id)
 
@@ -47,9 +48,19 @@ async def _card(
     account_id: int,
     lead: LeadFields | None = None,
 ) -> dict[str, object] | None:
-    """The card; `lead`, when given, is the visitor's lead at this exhibitor as just written."""
-    if reg is None or reg.consent_share_at is None or reg.erased_at is not None:
+    """The card, or None when the visitor does not share their details with this exhibitor.
+
+    `lead`, when given, is the visitor's lead at this exhibitor as a departure's dwell record
+    has just written it, which it does only for a visitor who shares them.
+    """
+    if reg is None:
         return None
+    if lead is None:
+        shares, lead = await leads_bridge.shared_lead(
+            db, exhibitor_id=exhibitor_id, registration=reg
+        )
+        if not shares:
+            return None
     card = await leads_bridge.lead_card(
         db, exhibitor_id=exhibitor_id, registration_id=reg.id, lead=lead
     )

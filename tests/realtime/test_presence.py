@@ -274,7 +274,11 @@ async def test_a_lead_card_shows_the_three_latest_activities_at_that_exhibitor(
             at=start + dt.timedelta(minutes=minute),
         )
     await db.commit()
-    card = await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=ada.id)
+    shares, lead = await leads_bridge.shared_lead(db, exhibitor_id=exhibitor_id, registration=ada)
+    assert shares
+    card = await leads_bridge.lead_card(
+        db, exhibitor_id=exhibitor_id, registration_id=ada.id, lead=lead
+    )
     assert card is not None
     assert [a["at"] for a in card["last_activities"]] == [  # type: ignore[attr-defined]
         start + dt.timedelta(minutes=m) for m in (4, 3, 1)
@@ -282,7 +286,54 @@ async def test_a_lead_card_shows_the_three_latest_activities_at_that_exhibitor(
     assert card["stage"] == "inquiry"
     assert isinstance(card["lead_id"], int)
     stranger = await make_registration(db, event)
-    assert (
-        await leads_bridge.lead_card(db, exhibitor_id=exhibitor_id, registration_id=stranger.id)
-        is None
+    assert await leads_bridge.shared_lead(db, exhibitor_id=exhibitor_id, registration=stranger) == (
+        True,
+        None,
     )
+
+
+async def test_a_visitor_who_said_no_at_the_booth_is_counted_but_never_named_there(
+    app: FastAPI, ws_url: str, db: AsyncSession
+) -> None:
+    """The answer at an exhibitor's booth wins over the event-wide consent, both ways."""
+    from app.auth.models import Account
+    from app.booths.models import BoothConsent
+    from app.events.models import Event
+
+    event_id, exhibitor_id, booth_id = await _booth(db)
+    event = await db.get(Event, event_id)
+    assert event is not None
+    refused = await make_registration(db, event, first_name="Rita")  # shares event-wide
+    agreed = await make_registration(db, event, first_name="Omar", consent_share_at=None)
+    db.add_all(
+        [
+            BoothConsent(registration_id=refused.id, exhibitor_id=exhibitor_id, shared=False),
+            BoothConsent(registration_id=agreed.id, exhibitor_id=exhibitor_id, shared=True),
+        ]
+    )
+    staff = await make_account(db)
+    await grant(db, staff, event, RoleName.staff, exhibitor_id)
+    tokens = []
+    for reg in (refused, agreed):
+        account = await db.get(Account, reg.account_id)
+        assert account is not None
+        tokens.append(await session_token(db, account))
+    staff_token = await session_token(db, staff)
+    place = f"booth:{booth_id}"
+    async with (
+        client(ws_url, staff_token) as console,
+        client(ws_url, tokens[0]) as rita,
+        client(ws_url, tokens[1]) as omar,
+    ):
+        await console.call("realtime.subscribe", {"channel": f"staff:{exhibitor_id}"})
+        await rita.call("presence.enter", {"place": place})
+        assert (await console.push("staff.visitor_entered"))[2]["visitor"] is None
+        await omar.call("presence.enter", {"place": place})
+        assert (await console.push("staff.visitor_entered"))[2]["visitor"]["name"].startswith(
+            "Omar"
+        )
+        listing = await console.call("presence.list", {"place": place})
+        assert listing["count"] == 2
+        assert [v["registration_id"] for v in listing["visitors"]] == [agreed.id]
+        await rita.ws.close()
+        assert (await console.push("staff.visitor_left"))[2]["visitor"] is None

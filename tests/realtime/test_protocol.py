@@ -217,3 +217,19 @@ async def test_a_revoked_role_reaches_an_open_connection_within_a_minute(
         with pytest.raises(ServerError) as caught:
             await fresh.call("realtime.subscribe", {"channel": channel})
         assert caught.value.code == "realtime.denied"
+
+
+async def test_a_remembered_event_outlives_a_rollback_of_the_session_that_read_it(
+    app: FastAPI, db: AsyncSession
+) -> None:
+    event = await make_event(db)
+    await db.commit()
+    remembered = access.Remembered()
+    async with app.state.sessionmaker() as session:
+        first = await access.cached_event(session, event.id, remembered)
+        await session.rollback()  # as a failed flush does: the session's rows expire
+    async with app.state.sessionmaker() as session:
+        again = await access.cached_event(session, event.id, remembered)
+    assert again is not None
+    assert again is first  # from the cache, and still readable
+    assert (again.id, again.slug) == (event.id, event.slug)
