@@ -61,7 +61,24 @@ function leadDetails(lead) {
   return box;
 }
 
+// One conversation is shown at a time; a message from another visitor never takes it
+// away (nor what is being typed in it): it is counted on that visitor and answerable from
+// the feed.
+let openWith = null; // account id of the visitor whose chat is shown
+const unread = new Map(); // account id -> messages not seen
+
+function showUnread(accountId) {
+  const badge = visitors.querySelector(`[data-account="${accountId}"] .count`);
+  if (!badge) return;
+  const n = unread.get(accountId) || 0;
+  badge.textContent = n ? `${n} new` : "";
+  badge.hidden = !n;
+}
+
 async function startChat(card) {
+  openWith = card.account_id;
+  unread.delete(card.account_id);
+  showUnread(card.account_id);
   const { room } = await live.call("chat.open", {
     booth_id: boothId, private: true, visitor_id: card.account_id,
   });
@@ -79,7 +96,10 @@ function visitorItem(card) {
   const button = text("button", "button button--small", "Start chat");
   button.type = "button";
   button.addEventListener("click", () => startChat(card).catch((e) => { status.textContent = e.message; }));
-  item.append(" ", button);
+  const waiting = unread.get(card.account_id) || 0;
+  const badge = text("span", "count", waiting ? `${waiting} new` : "");
+  badge.hidden = !waiting;
+  item.append(" ", button, " ", badge);
   return item;
 }
 
@@ -93,6 +113,7 @@ function log(message) {
   const item = text("li", null, message);
   feed.prepend(item);
   while (feed.children.length > 100) feed.lastChild.remove();
+  return item;
 }
 
 live.on("open", () => { status.textContent = "Live"; });
@@ -111,8 +132,20 @@ live.on("staff.visitor_left", (body) => {
   if (body.visitor) visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
 });
 live.on("staff.chat", (body) => {
-  log(`${body.message.author_name || "A visitor"}: ${body.message.body}`);
-  if (body.room.kind === "booth_private" && body.visitor) startChat(body.visitor);
+  const item = log(`${body.message.author_name || "A visitor"}: ${body.message.body}`);
+  const visitor = body.visitor;
+  if (body.room.kind !== "booth_private" || !visitor || visitor.account_id === openWith) return;
+  const open = () => startChat(visitor).catch((e) => { status.textContent = e.message; });
+  if (openWith === null) {
+    open();
+    return;
+  }
+  unread.set(visitor.account_id, (unread.get(visitor.account_id) || 0) + 1);
+  showUnread(visitor.account_id);
+  const reply = text("button", "button button--small", `Reply to ${visitor.name || "visitor"}`);
+  reply.type = "button";
+  reply.addEventListener("click", open);
+  item.append(" ", reply);
 });
 live.on("staff.hand_raise", (body) => log(`Hand raised: ${body.name || "a visitor"} ${body.what || ""}`));
 live.on("staff.mql", (body) => log(`MQL reached: ${body.name || "a lead"} ${body.cell || ""}`));

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.flows import log_in
+from tests.e2e.flows import log_in, register
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +68,50 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     expect(feed).to_contain_text(re.compile(r"Lena Hoffmann left after \d+ s"))
     expect(card).to_have_count(0)
     staff.close()
+
+
+def test_a_message_from_another_visitor_never_takes_the_open_conversation_away(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    staff = browser.new_context(viewport={"width": 1280, "height": 900})
+    nora = staff.new_page()
+    log_in(nora, live_server.url, email="staff@expohall.test")
+    nora.goto(f"{live_server.url}/e/ai-expo/console")
+    expect(nora.locator("#console-status")).to_have_text("Live")
+
+    first = browser.new_context(viewport={"width": 1280, "height": 900})
+    lena = first.new_page()
+    log_in(lena, live_server.url, email="attendee@expohall.test")
+    lena.goto(f"{live_server.url}/e/ai-expo/booths/forgeline")
+    second = browser.new_context(viewport={"width": 1280, "height": 900})
+    bob = second.new_page()
+    register(bob, live_server.url, email="bob.console@example.com", first="Bob", last="Brandt")
+    bob.goto(f"{live_server.url}/e/ai-expo/booths/forgeline")
+
+    visitors = nora.locator("#console-visitors li")
+    lena_item = visitors.filter(has_text="Lena Hoffmann")
+    bob_item = visitors.filter(has_text="Bob Brandt")
+    expect(bob_item).to_be_visible()
+    lena_item.get_by_role("button", name="Start chat").click()
+    conversation = nora.locator("#console-chat")
+    expect(conversation.get_by_role("heading", name="Chat with Lena Hoffmann")).to_be_visible()
+    conversation.get_by_role("textbox", name="Message").fill("Half-typed answer for Lena")
+
+    bob_thread = bob.locator("[data-chat=private]")
+    bob_thread.get_by_role("textbox", name="Message").fill("Do you ship to Austria?")
+    bob_thread.get_by_role("button", name="Send").click()
+
+    # Counted on Bob and answerable from the feed; Lena's conversation and draft stay.
+    expect(bob_item.locator(".count")).to_have_text("1 new")
+    reply = nora.locator("#console-feed").get_by_role("button", name="Reply to Bob Brandt")
+    expect(reply).to_be_visible()
+    expect(conversation.get_by_role("heading", name="Chat with Lena Hoffmann")).to_be_visible()
+    expect(conversation.get_by_role("textbox", name="Message")).to_have_value(
+        "Half-typed answer for Lena"
+    )
+    reply.click()
+    expect(conversation.get_by_role("heading", name="Chat with Bob Brandt")).to_be_visible()
+    expect(conversation.get_by_text("Do you ship to Austria?")).to_be_visible()
+    expect(bob_item.locator(".count")).to_be_hidden()
+    for context in (first, second, staff):
+        context.close()
