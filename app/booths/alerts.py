@@ -1,4 +1,5 @@
-"""Hand-raise alerts for a booth's staff console, sent only after the request has committed."""
+"""Live news for a booth's staff console (hand-raises, MQLs, what a visitor just did there),
+sent only after the request has committed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from app.booths.models import Exhibitor
 from app.events.models import Registration
 from app.leads.service import RecordResult
 from app.realtime.feed import StaffEvent, notify_staff
+from app.realtime.leads_bridge import activity_line, lead_summary
 from app.realtime.runtime import Realtime
 
 WHAT = {"info": "requested information", "meeting": "booked a meeting"}
@@ -62,6 +64,31 @@ def alerts(
             )
         )
     return out
+
+
+def activity(
+    *, exhibitor_id: int, registration: Registration, result: RecordResult | None
+) -> list[tuple[StaffEvent, dict[str, object]]]:
+    """`staff.activity`: what the visitor just did at this exhibitor, with their lead as it
+    left it, so an open console updates the visitor's card.
+
+    Only for a new activity that reached this exhibitor's lead, which the lead engine keeps
+    only for an attendee who shares their details with the exhibitor.
+    """
+    if result is None or not result.created:
+        return []
+    lead = next((lead for lead in result.leads if lead.exhibitor_id == exhibitor_id), None)
+    if lead is None:
+        return []
+    name = " ".join(p for p in (registration.first_name, registration.last_name) if p)
+    body: dict[str, object] = {
+        "registration_id": registration.id,
+        "account_id": registration.account_id,
+        "name": name,
+        "lead": lead_summary(lead),
+        "activity": activity_line(result.activity),
+    }
+    return [("staff.activity", body)]
 
 
 def after_commit(

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.csrf import verify_csrf
+from app.booths import alerts, service, uploads
 from app.booths import booth_repository as repo
-from app.booths import service, uploads
 from app.booths import visits as visit_service
 from app.booths.booth_view import (
     attendee_of,
@@ -24,6 +24,7 @@ from app.db import DbSession, RowId
 from app.errors import Unauthenticated
 from app.events.lobby import Visit, VisitDep
 from app.events.models import Registration
+from app.leads.service import RecordResult
 
 router = APIRouter(dependencies=[Depends(verify_csrf)], include_in_schema=False)
 
@@ -63,9 +64,24 @@ async def _gate(
     return registration, None
 
 
+def _tell_staff(
+    request: Request,
+    background: BackgroundTasks,
+    exhibitor: Exhibitor,
+    registration: Registration,
+    result: RecordResult | None,
+) -> None:
+    pushes = alerts.activity(exhibitor_id=exhibitor.id, registration=registration, result=result)
+    alerts.after_commit(request, background, exhibitor, pushes)
+
+
 @router.get("/e/{slug}/resources/{resource_id}/download")
 async def download(
-    request: Request, visit: VisitDep, db: DbSession, resource_id: RowId
+    request: Request,
+    background: BackgroundTasks,
+    visit: VisitDep,
+    db: DbSession,
+    resource_id: RowId,
 ) -> Response:
     resource, exhibitor = await _resource(db, visit, resource_id)
     if resource.kind == ResourceKind.link or not resource.file_path:
@@ -75,9 +91,10 @@ async def download(
         return detour
     path = uploads.resolve(_root(request), resource.file_path)  # 404 before anything counts
     if registration is not None:
-        await visit_service.record_download(
+        result = await visit_service.record_download(
             db, event=visit.event, registration=registration, resource=resource
         )
+        _tell_staff(request, background, exhibitor, registration, result)
     return uploads.download_response(
         path,
         content_type=resource.content_type or "application/octet-stream",
@@ -86,7 +103,13 @@ async def download(
 
 
 @router.get("/e/{slug}/resources/{resource_id}/open")
-async def open_link(visit: VisitDep, db: DbSession, resource_id: RowId) -> Response:
+async def open_link(
+    request: Request,
+    background: BackgroundTasks,
+    visit: VisitDep,
+    db: DbSession,
+    resource_id: RowId,
+) -> Response:
     """Follow a link (or linked video) resource; the click counts like a download."""
     resource, exhibitor = await _resource(db, visit, resource_id)
     target = service.safe_link(resource.url) if resource.url else None
@@ -96,14 +119,17 @@ async def open_link(visit: VisitDep, db: DbSession, resource_id: RowId) -> Respo
     if detour is not None:
         return detour
     if registration is not None:
-        await visit_service.record_download(
+        result = await visit_service.record_download(
             db, event=visit.event, registration=registration, resource=resource
         )
+        _tell_staff(request, background, exhibitor, registration, result)
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/e/{slug}/resources/{resource_id}/progress", status_code=204)
 async def video_progress(
+    request: Request,
+    background: BackgroundTasks,
     visit: VisitDep,
     db: DbSession,
     resource_id: RowId,
@@ -118,7 +144,8 @@ async def video_progress(
     if service.can_manage(visit.membership, exhibitor):
         return Response(status_code=204)
     registration = await attendee_of(db, visit)
-    await visit_service.record_video_progress(
+    result = await visit_service.record_video_progress(
         db, event=visit.event, registration=registration, resource=resource, percent=percent
     )
+    _tell_staff(request, background, exhibitor, registration, result)
     return Response(status_code=204)

@@ -81,7 +81,7 @@ async def record_visit(
 
 async def record_download(
     db: AsyncSession, *, event: Event, registration: Registration, resource: Resource
-) -> bool:
+) -> RecordResult:
     """One `resource.download` per attendee, resource and day (a second click counts once)."""
     now = utcnow()
     result = await record(
@@ -96,7 +96,7 @@ async def record_download(
             f"resource.download:{resource.id}:{registration.id}:{local_day(event, now)}"
         ),
     )
-    return result.created
+    return result
 
 
 async def record_video_progress(
@@ -106,12 +106,13 @@ async def record_video_progress(
     registration: Registration,
     resource: Resource,
     percent: float,
-) -> bool:
-    """`video.progress` at 25, 50, 75 and 100 %: each milestone counts once per attendee."""
+) -> RecordResult | None:
+    """`video.progress` at 25, 50, 75 and 100 %: each milestone counts once per attendee
+    (None below 25 %: nothing to record)."""
     milestone = int(percent // 25) * 25
     if milestone == 0:
-        return False
-    result = await record(
+        return None
+    return await record(
         db,
         event=event,
         registration=registration,
@@ -120,7 +121,6 @@ async def record_video_progress(
         resource_id=resource.id,
         idempotency_key=f"video.progress:{resource.id}:{registration.id}:{milestone}",
     )
-    return result.created
 
 
 async def request_info(

@@ -11,7 +11,12 @@ from app.realtime.protocol import push
 from app.realtime.runtime import Realtime
 
 StaffEvent = Literal[
-    "staff.visitor_entered", "staff.visitor_left", "staff.chat", "staff.hand_raise", "staff.mql"
+    "staff.visitor_entered",
+    "staff.visitor_left",
+    "staff.chat",
+    "staff.hand_raise",
+    "staff.mql",
+    "staff.activity",
 ]
 
 

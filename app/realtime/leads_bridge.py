@@ -94,7 +94,29 @@ def _what(activity_type: str) -> str:
     return ACTIVITY_TYPES.get(activity_type, activity_type).split(" (")[0]
 
 
-def _lead_summary(lead: LeadFields) -> dict[str, object]:
+class ActivityFields(Protocol):
+    """What a card shows of an activity: an `Activity`, or a row of `_CARD_RECENT`."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def at(self) -> dt.datetime: ...
+
+
+def activity_line(activity: ActivityFields) -> dict[str, object]:
+    """An activity as a card lists it."""
+    return {
+        "type": activity.type,
+        "what": _what(activity.type),
+        "label": activity.label,
+        "at": activity.at,
+    }
+
+
+def lead_summary(lead: LeadFields) -> dict[str, object]:
+    """What a card shows of a lead (its latest activities apart)."""
     return {
         "lead_id": lead.id,
         "grade": lead.grade,
@@ -144,7 +166,7 @@ async def record_activity(
         if lead.exhibitor_id is None:
             continue
         body = {
-            **_lead_summary(lead),
+            **lead_summary(lead),
             "registration_id": registration.id,
             "name": " ".join(p for p in (registration.first_name, registration.last_name) if p),
             "company": registration.company,
@@ -181,8 +203,6 @@ async def lead_card(
     ids = {"registration_id": registration_id, "exhibitor_id": exhibitor_id}
     recent = await db.execute(_CARD_RECENT, ids)
     return {
-        **_lead_summary(lead),
-        "last_activities": [
-            {"type": a.type, "what": _what(a.type), "label": a.label, "at": a.at} for a in recent
-        ],
+        **lead_summary(lead),
+        "last_activities": [activity_line(a) for a in recent],
     }

@@ -86,7 +86,10 @@ async function startChat(card) {
   mountChat(chat, joined, { title: `Chat with ${card.name || "visitor"}` });
 }
 
+const cards = new Map(); // account id -> the card shown for a visitor in the booth
+
 function visitorItem(card) {
+  cards.set(card.account_id, card);
   const item = document.createElement("li");
   item.dataset.account = String(card.account_id);
   item.append(text("strong", null, card.name || "Visitor"));
@@ -106,6 +109,7 @@ function visitorItem(card) {
 async function refresh() {
   const snapshot = await live.call("presence.list", { place });
   count.textContent = String(snapshot.count);
+  cards.clear();
   visitors.replaceChildren(...(snapshot.visitors || []).map(visitorItem));
 }
 
@@ -129,7 +133,10 @@ live.on("staff.visitor_entered", (body) => {
 live.on("staff.visitor_left", (body) => {
   count.textContent = String(body.count);
   log(`${body.visitor ? body.visitor.name : "A visitor"} left after ${body.seconds ?? 0} s`);
-  if (body.visitor) visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
+  if (body.visitor) {
+    visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
+    cards.delete(body.visitor.account_id);
+  }
 });
 live.on("staff.chat", (body) => {
   const item = log(`${body.message.author_name || "A visitor"}: ${body.message.body}`);
@@ -146,6 +153,16 @@ live.on("staff.chat", (body) => {
   reply.type = "button";
   reply.addEventListener("click", open);
   item.append(" ", reply);
+});
+// What a visitor just did here (a download, a video watched): their card follows.
+live.on("staff.activity", (body) => {
+  const a = body.activity;
+  log(`${body.name || "A visitor"} ${a.what}${a.label ? `: ${a.label}` : ""}`);
+  const item = visitors.querySelector(`[data-account="${body.account_id}"]`);
+  const card = cards.get(body.account_id);
+  if (!item || !card) return;
+  const recent = [a, ...((card.lead && card.lead.last_activities) || [])].slice(0, 3);
+  item.replaceWith(visitorItem({ ...card, lead: { ...body.lead, last_activities: recent } }));
 });
 live.on("staff.hand_raise", (body) => log(`Hand raised: ${body.name || "a visitor"} ${body.what || ""}`));
 live.on("staff.mql", (body) => log(`MQL reached: ${body.name || "a lead"} ${body.cell || ""}`));

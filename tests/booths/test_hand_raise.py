@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booths.models import Exhibitor, InfoRequest
 from app.events.models import Event, RoleName
+from app.leads.models import Lead
 from app.realtime import channels
 from app.realtime.feed import realtime_of
 from tests.factories import (
@@ -20,6 +21,7 @@ from tests.factories import (
     make_event,
     make_exhibitor,
     make_registration,
+    make_resource,
     make_slot,
 )
 
@@ -147,3 +149,57 @@ async def test_refused_info_request_alerts_nobody(
 
     assert response.status_code == 422
     assert inbox == []
+
+
+async def test_staff_see_a_download_with_the_lead_it_left_and_nothing_from_a_refusal(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    event, exhibitor = await _setup(db)
+    link = await make_resource(
+        db,
+        exhibitor,
+        kind="link",
+        title="Edge Box datasheet",
+        url="https://example.com/edge-box.pdf",
+    )
+    inbox = await _listen(app, db, exhibitor.id)
+    registration_id = await _visitor(db, client, event, first_name="Grace", last_name="Hopper")
+
+    first = await client.get(f"/e/expo/resources/{link.id}/open")
+    again = await client.get(f"/e/expo/resources/{link.id}/open")  # counts once a day
+
+    assert first.status_code == again.status_code == 303
+    pushes = [body for name, body in inbox if name == "staff.activity"]
+    assert len(pushes) == 1
+    body = pushes[0]
+    assert (body["registration_id"], body["name"]) == (registration_id, "Grace Hopper")
+    activity = body["activity"]
+    assert isinstance(activity, dict)
+    assert (activity["type"], activity["what"], activity["label"]) == (
+        "resource.download",
+        "downloaded a resource",
+        "Edge Box datasheet",
+    )
+    lead = body["lead"]
+    assert isinstance(lead, dict)
+    stored = (
+        await db.execute(
+            select(Lead.id, Lead.engagement, Lead.cell).where(
+                Lead.registration_id == registration_id, Lead.exhibitor_id == exhibitor.id
+            )
+        )
+    ).one()
+    assert (lead["lead_id"], lead["engagement"], lead["cell"]) == (
+        stored.id,
+        round(stored.engagement),
+        stored.cell,
+    )
+
+    # A visitor who keeps their details from this exhibitor: their download is not news.
+    await _visitor(db, client, event, consent_share_at=None)
+    await client.post(
+        "/e/expo/booths/acme/consent",
+        data={"csrf_token": csrf_for(app, client), "shared": "no"},
+    )
+    await client.get(f"/e/expo/resources/{link.id}/open")
+    assert len([name for name, _ in inbox if name == "staff.activity"]) == 1

@@ -24,7 +24,7 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     expect(nora.get_by_role("heading", name="Live console · Forgeline AI")).to_be_visible()
     expect(nora.locator("#console-status")).to_have_text("Live")
 
-    visitor = browser.new_context(viewport={"width": 1280, "height": 900})
+    visitor = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     lena = visitor.new_page()
     log_in(lena, live_server.url, email="attendee@expohall.test")  # shares her details
     lena.goto(f"{live_server.url}/e/ai-expo/booths/forgeline")
@@ -43,6 +43,15 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     expect(lead_link).to_have_attribute("href", re.compile(r"^/e/ai-expo/leads/\d+$"))
     feed = nora.locator("#console-feed")
     expect(feed).to_contain_text("Lena Hoffmann entered the booth grade")
+    engagement_before = card.locator(".tag").first.inner_text()
+
+    # She downloads the pricing sheet: the feed says so and her card follows (+5 points).
+    with lena.expect_download():
+        lena.get_by_role("link", name="Pricing sheet 2026").click()
+    expect(feed).to_contain_text("Lena Hoffmann downloaded a resource: Pricing sheet 2026")
+    latest = card.get_by_role("list", name="Latest activities here").get_by_role("listitem")
+    expect(latest.first).to_contain_text("downloaded a resource: Pricing sheet 2026")
+    expect(card.locator(".tag").first).not_to_have_text(engagement_before)
 
     card.get_by_role("button", name="Start chat").click()
     conversation = nora.locator("#console-chat")
