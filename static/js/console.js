@@ -21,10 +21,11 @@ function text(tag, className, value) {
   return node;
 }
 
+// "· A4 · MQL" after a name in the feed: the lead's cell and lifecycle stage.
 function leadLine(card) {
   const lead = card && card.lead;
   if (!lead) return "";
-  return ["grade", "tier", "stage"].filter((k) => lead[k] != null).map((k) => `${k} ${lead[k]}`).join(" · ");
+  return [lead.cell, lead.stage === "mql" ? "MQL" : lead.stage].filter(Boolean).map((p) => ` · ${p}`).join("");
 }
 
 function ago(at) {
@@ -124,7 +125,7 @@ live.on("open", () => { status.textContent = "Live"; });
 live.on("close", () => { status.textContent = "Reconnecting…"; });
 live.on("staff.visitor_entered", (body) => {
   count.textContent = String(body.count);
-  log(`${body.visitor ? body.visitor.name : "A visitor"} entered the booth ${leadLine(body.visitor)}`);
+  log(`${body.visitor ? body.visitor.name : "A visitor"} entered the booth${leadLine(body.visitor)}`);
   if (body.visitor) {
     visitors.querySelector(`[data-account="${body.visitor.account_id}"]`)?.remove();
     visitors.prepend(visitorItem(body.visitor));

@@ -42,7 +42,7 @@ def test_staff_see_the_attendee_arrive_with_their_lead_card_and_chat_with_them(
     lead_link = card.get_by_role("link", name="Open the lead")
     expect(lead_link).to_have_attribute("href", re.compile(r"^/e/ai-expo/leads/\d+$"))
     feed = nora.locator("#console-feed")
-    expect(feed).to_contain_text("Lena Hoffmann entered the booth grade")
+    expect(feed).to_contain_text(re.compile(r"Lena Hoffmann entered the booth · [A-D][1-4] · \w+"))
     engagement_before = card.locator(".tag").first.inner_text()
 
     # She downloads the pricing sheet: the feed says so and her card follows (+5 points).
