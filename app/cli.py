@@ -85,8 +85,13 @@ def demo(
 ) -> None:
     """Load the demo event (organizer, exhibitors, sessions, attendees and their behaviour)."""
     from app.demo import load_demo
+    from app.logging import configure_logging
 
     settings = _settings()
+    # Hundreds of simulated attendees reach MQL while it loads: their info lines would bury
+    # the logins printed at the end. Warnings still show (EXPOHALL_LOG_LEVEL=DEBUG: all).
+    level = "DEBUG" if settings.log_level == "DEBUG" else "WARNING"
+    configure_logging(level=level, json=settings.log_json)
     summary = asyncio.run(load_demo(settings, reset=reset, if_empty=if_empty, activity=activity))
     typer.echo(summary)
 

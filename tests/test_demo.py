@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -276,3 +277,25 @@ def test_cli_demo_prints_the_logins(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert result.output.count(DEMO_PASSWORD) >= len(LOGINS)
     assert "Loaded the demo event." in first.output
     assert "already loaded" in again.output
+
+
+def test_cli_demo_with_activity_keeps_its_output_to_the_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of simulated attendees reach MQL while it loads; none of that is printed."""
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "EXPOHALL_SECRET_KEY": TEST_SECRET,
+        "EXPOHALL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "EXPOHALL_DATA_DIR": str(tmp_path / "var"),
+    }
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"], env=env).exit_code == 0
+    logging_before = structlog.get_config()
+    try:
+        result = runner.invoke(cli, ["demo"], env=env)
+    finally:
+        structlog.configure(**logging_before)  # the command configured it for its process
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Loaded the demo event.")
+    assert "mql_reached" not in result.output
