@@ -19,7 +19,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
-from app.db_sqlite import DEFAULT_BEGIN, OneHopConnection, dbapi
+from app.db_sqlite import DEFAULT_BEGIN, Checkpointer, OneHopConnection, dbapi
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,14 +102,32 @@ def _sqlite_do_begin(dbapi_connection: PoolProxiedConnection) -> None:
         connection.begin(mode, inline=inline)
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # a Checkpointer does it (app/db_sqlite.py)
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False, checkpoints: bool = False) -> AsyncEngine:
+    """The engine for `url`. `checkpoints=True` (the app's engine): on a SQLite file, no
+    COMMIT copies the write-ahead log back itself; run `checkpointer(engine)` beside it."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, module=dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        if checkpoints and checkpointer(engine) is not None:
+            event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         engine.sync_engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign]
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
+    """The `Checkpointer` of a SQLite file engine (None: another database, or in memory)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return Checkpointer(path)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import secrets
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from app import __version__
 from app.auth.csrf import CsrfCookieMiddleware
 from app.config import Settings, load_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import checkpointer, make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.integrations.worker import start_in_app as start_worker
 from app.integrations.worker import stop_in_app as stop_worker
@@ -92,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, checkpoints=True)
+        checkpoints = checkpointer(engine)
+        checkpointing = asyncio.create_task(checkpoints.run()) if checkpoints else None
+        app.state.checkpointer = checkpoints
         try:
             if settings.check_migrations:
                 try:
@@ -109,7 +113,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await stop_worker(app)
             await stop_realtime(app)
-            await engine.dispose()
+            if checkpointing is not None:
+                checkpointing.cancel()
+                await asyncio.gather(checkpointing, return_exceptions=True)
+            await engine.dispose()  # the last connection to close checkpoints what is left
 
     app = ExpohallApp(
         title="Expohall API",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import httpx
@@ -82,6 +83,23 @@ async def test_sqlite_runs_in_wal_mode(db: AsyncSession) -> None:
         pytest.skip("a SQLite setting")
     assert (await db.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
     assert (await db.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+
+
+async def test_the_apps_sqlite_log_is_copied_back_by_a_thread_not_by_commits(
+    app: FastAPI, db: AsyncSession
+) -> None:
+    """A checkpoint syncs the database file: the app's commits (on the event loop) never
+    run one; its Checkpointer does, every second, from a thread."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("a SQLite setting")
+    assert (await db.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+    checkpoints = app.state.checkpointer
+    for _ in range(100):  # up to 5 s: the first run is a second after startup
+        if checkpoints.runs:
+            break
+        await asyncio.sleep(0.05)
+    assert checkpoints.runs >= 1
+    assert checkpoints.last[0] == 0  # not busy: the log was copied back
 
 
 async def test_savepoint_work_is_undone_when_the_transaction_rolls_back(app: FastAPI) -> None:

@@ -300,3 +300,37 @@ async def test_a_failed_commit_rolls_back_and_lets_the_connection_begin_again(
                 await conn.execute(insert(things).values(name="after"))
                 parts = (await conn.execute(text("SELECT count(*) FROM parts"))).scalar_one()
     assert parts == 0
+
+
+async def test_the_apps_commits_never_checkpoint_a_thread_does(tmp_path: Path) -> None:
+    """A checkpoint syncs the database file: on the event loop it would stall everything."""
+    from app.db import checkpointer
+
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}", checkpoints=True)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(meta.create_all)
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+        for n in range(30):  # thousands of pages of log: past the 1,000 of an autocheckpoint
+            async with engine.begin() as conn:
+                await conn.execute(
+                    insert(things), [{"name": f"{n}-{i}-{'x' * 16}"} for i in range(2000)]
+                )
+        found = checkpointer(engine)
+        assert found is not None
+        await found.once()  # what the app's task does every second
+        assert found.last is not None
+        busy, frames, copied = found.last
+        assert frames > 1000  # no COMMIT had copied the log back
+        assert (busy, copied) == (0, frames)  # the Checkpointer did, all of it
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar_one() == 60000
+    finally:
+        await engine.dispose()
+    plain = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}")
+    try:
+        async with plain.connect() as conn:  # other engines (CLI, tests) keep SQLite's default
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1000
+    finally:
+        await plain.dispose()
