@@ -75,6 +75,24 @@ def _tell_staff(
     alerts.after_commit(request, background, exhibitor, pushes)
 
 
+async def _count_download(
+    request: Request,
+    background: BackgroundTasks,
+    db: AsyncSession,
+    visit: Visit,
+    exhibitor: Exhibitor,
+    resource: Resource,
+    registration: Registration | None,
+) -> None:
+    """A download or a link followed, once a day, told to the booth's staff console."""
+    if registration is None:  # the booth's own staff (see _gate)
+        return
+    result = await visit_service.record_download(
+        db, event=visit.event, registration=registration, resource=resource
+    )
+    _tell_staff(request, background, exhibitor, registration, result)
+
+
 @router.get("/e/{slug}/resources/{resource_id}/download")
 async def download(
     request: Request,
@@ -90,11 +108,7 @@ async def download(
     if detour is not None:
         return detour
     path = uploads.resolve(_root(request), resource.file_path)  # 404 before anything counts
-    if registration is not None:
-        result = await visit_service.record_download(
-            db, event=visit.event, registration=registration, resource=resource
-        )
-        _tell_staff(request, background, exhibitor, registration, result)
+    await _count_download(request, background, db, visit, exhibitor, resource, registration)
     return uploads.download_response(
         path,
         content_type=resource.content_type or "application/octet-stream",
@@ -118,11 +132,7 @@ async def open_link(
     registration, detour = await _gate(db, visit, exhibitor, resource)
     if detour is not None:
         return detour
-    if registration is not None:
-        result = await visit_service.record_download(
-            db, event=visit.event, registration=registration, resource=resource
-        )
-        _tell_staff(request, background, exhibitor, registration, result)
+    await _count_download(request, background, db, visit, exhibitor, resource, registration)
     return RedirectResponse(target, status_code=303)
 
 
