@@ -19,7 +19,14 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
-from app.db_sqlite import DEFAULT_BEGIN, Checkpointer, OneHopConnection, dbapi
+from app.db_sqlite import (
+    DEFAULT_BEGIN,
+    WAL_LIMIT_BYTES,
+    Checkpointer,
+    OneHopConnection,
+    OneHopDBAPI,
+    dbapi,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -105,6 +112,7 @@ def _sqlite_do_begin(dbapi_connection: PoolProxiedConnection) -> None:
 def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # a Checkpointer does it (app/db_sqlite.py)
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cursor.close()
 
 
@@ -123,11 +131,20 @@ def make_engine(url: str, *, echo: bool = False, checkpoints: bool = False) -> A
 
 
 def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
-    """The `Checkpointer` of a SQLite file engine (None: another database, or in memory)."""
+    """The `Checkpointer` of a SQLite file engine (None: another database, in memory, or a
+    `file:` URI, which keeps SQLite's own checkpoints)."""
     path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+    if (
+        engine.dialect.name != "sqlite"
+        or not path
+        or path == ":memory:"
+        or path.startswith("file:")
+        or engine.url.query.get("uri")
+    ):
         return None
-    return Checkpointer(path)
+    dbapi = engine.sync_engine.dialect.dbapi
+    writers = dbapi.writer_lock if isinstance(dbapi, OneHopDBAPI) else None
+    return Checkpointer(path, writers=writers)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

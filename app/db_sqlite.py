@@ -34,7 +34,7 @@ import collections
 import sqlite3
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -371,19 +371,38 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
 CHECKPOINT_SECONDS: Final = 1.0
 """How often the app's `Checkpointer` copies the write-ahead log into the database file."""
 
+RESTART_FRAMES: Final = 1000
+"""A log longer than this is started over: the second copy holds the writers back."""
+
+WAL_LIMIT_BYTES: Final = 32 * 1024 * 1024
+"""`journal_size_limit`: a log started over is cut back to this size."""
+
 
 class Checkpointer:
     """Runs `PRAGMA wal_checkpoint(PASSIVE)` every `every` seconds, in a thread, on a
     connection of its own: it copies what it can without waiting for readers or writers, so
-    the log stays about a second long and no COMMIT on the event loop has to do it.
+    no COMMIT on the event loop has to do it.
 
-    Each run opens, checkpoints and closes its connection in the thread (about 0.1 ms): a
+    SQLite starts the log over only when a write begins after everything in it was copied,
+    and writers keep committing while the thread copies. So when the log has grown past
+    `RESTART_FRAMES`, a second pass copies the frames the first one missed while holding the
+    engine's writer lock (an asyncio lock: writers of this process wait for a few
+    milliseconds, the event loop does not); the next write starts the log over, cut back to
+    `WAL_LIMIT_BYTES`.
+
+    Each pass opens, checkpoints and closes its connection in the thread (about 0.1 ms): a
     cancelled task never closes a connection under a checkpoint still running.
     """
 
-    def __init__(self, path: str, every: float = CHECKPOINT_SECONDS) -> None:
+    def __init__(
+        self,
+        path: str,
+        every: float = CHECKPOINT_SECONDS,
+        writers: Callable[[], asyncio.Lock] | None = None,
+    ) -> None:
         self.path = path
         self.every = every
+        self.writers = writers
         self.runs = 0
         self.last: tuple[int, int, int] | None = None  # (busy, frames in the log, copied)
 
@@ -401,6 +420,9 @@ class Checkpointer:
         """One checkpoint (a failure is logged and tried again next time)."""
         try:
             self.last = await asyncio.to_thread(self._checkpoint)
+            if self.writers is not None and self.last[1] > RESTART_FRAMES:
+                async with self.writers():
+                    self.last = await asyncio.to_thread(self._checkpoint)
             self.runs += 1
         except sqlite3.Error as error:
             log.warning("sqlite.checkpoint_failed", error=str(error))

@@ -328,9 +328,46 @@ async def test_the_apps_commits_never_checkpoint_a_thread_does(tmp_path: Path) -
             assert (await conn.execute(text("SELECT count(*) FROM things"))).scalar_one() == 60000
     finally:
         await engine.dispose()
-    plain = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}")
+    for url, checkpoints in (
+        (f"sqlite+aiosqlite:///{tmp_path / 'plain.db'}", False),  # other engines: CLI, tests
+        (f"sqlite+aiosqlite:///file:{tmp_path / 'uri.db'}?uri=true", True),  # no thread for it
+    ):
+        other = make_engine(url, checkpoints=checkpoints)
+        try:
+            async with other.connect() as conn:  # SQLite's own checkpoints
+                autocheckpoint = await conn.execute(text("PRAGMA wal_autocheckpoint"))
+                assert autocheckpoint.scalar_one() == 1000
+        finally:
+            await other.dispose()
+
+
+async def test_the_log_starts_over_while_writers_keep_committing(tmp_path: Path) -> None:
+    """Writers commit while the thread copies, so a copy alone would never let SQLite start
+    the log over: it would grow for as long as the load lasts."""
+    from app.db import checkpointer
+
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}", checkpoints=True)
+    found = checkpointer(engine)
+    assert found is not None
+    found.every = 0.05
     try:
-        async with plain.connect() as conn:  # other engines (CLI, tests) keep SQLite's default
-            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1000
+        async with engine.begin() as conn:
+            await conn.run_sync(meta.create_all)
+        task = asyncio.create_task(found.run())
+        commits = 0
+        deadline = asyncio.get_running_loop().time() + 1.5
+        while asyncio.get_running_loop().time() < deadline or found.runs < 3:
+            async with engine.begin() as conn:
+                await conn.execute(insert(things).values(name=f"n{commits}"))
+            commits += 1
+            if commits % 20 == 0:
+                await asyncio.sleep(0)  # other requests' turn, the checkpointer's among them
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert found.last is not None
+        # Every commit adds at least one frame: had the log never started over, it would
+        # hold at least one per commit.
+        assert found.last[1] < commits / 2
     finally:
-        await plain.dispose()
+        await engine.dispose()

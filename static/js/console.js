@@ -77,13 +77,14 @@ function showUnread(accountId) {
 }
 
 async function startChat(card) {
-  openWith = card.account_id;
-  unread.delete(card.account_id);
-  showUnread(card.account_id);
   const { room } = await live.call("chat.open", {
     booth_id: boothId, private: true, visitor_id: card.account_id,
   });
   const joined = await live.room(room.id);
+  // Only once it is open (a failed open, while reconnecting, leaves things as they were).
+  openWith = card.account_id;
+  unread.delete(card.account_id);
+  showUnread(card.account_id);
   mountChat(chat, joined, { title: `Chat with ${card.name || "visitor"}` });
 }
 
