@@ -122,7 +122,7 @@ def make_engine(url: str, *, echo: bool = False, checkpoints: bool = False) -> A
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, module=dbapi())
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        if checkpoints and checkpointer(engine) is not None:
+        if checkpoints and _checkpointed_file(engine) is not None:
             event.listen(engine.sync_engine, "connect", _no_autocheckpoint)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         engine.sync_engine.dialect.do_begin = _sqlite_do_begin  # type: ignore[method-assign]
@@ -130,9 +130,9 @@ def make_engine(url: str, *, echo: bool = False, checkpoints: bool = False) -> A
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
-    """The `Checkpointer` of a SQLite file engine (None: another database, in memory, or a
-    `file:` URI, which keeps SQLite's own checkpoints)."""
+def _checkpointed_file(engine: AsyncEngine) -> str | None:
+    """The SQLite file whose log a `Checkpointer` copies back (None: another database, in
+    memory, or a `file:` URI, which keeps SQLite's own checkpoints)."""
     path = engine.url.database
     if (
         engine.dialect.name != "sqlite"
@@ -141,6 +141,14 @@ def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
         or path.startswith("file:")
         or engine.url.query.get("uri")
     ):
+        return None
+    return path
+
+
+def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
+    """The `Checkpointer` of the app's SQLite file engine, or None (see `_checkpointed_file`)."""
+    path = _checkpointed_file(engine)
+    if path is None:
         return None
     dbapi = engine.sync_engine.dialect.dbapi
     writers = dbapi.writer_lock if isinstance(dbapi, OneHopDBAPI) else None

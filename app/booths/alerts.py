@@ -34,7 +34,7 @@ def alerts(
     who: dict[str, object] = (
         {
             "registration_id": registration.id,
-            "name": " ".join(p for p in (registration.first_name, registration.last_name) if p),
+            "name": registration.full_name,
             "company": registration.company,
             "job_title": registration.job_title,
         }
@@ -77,14 +77,13 @@ def activity(
     """
     if result is None or not result.created:
         return []
-    lead = next((lead for lead in result.leads if lead.exhibitor_id == exhibitor_id), None)
+    lead = result.lead_at(exhibitor_id)
     if lead is None:
         return []
-    name = " ".join(p for p in (registration.first_name, registration.last_name) if p)
     body: dict[str, object] = {
         "registration_id": registration.id,
         "account_id": registration.account_id,
-        "name": name,
+        "name": registration.full_name,
         "lead": lead_summary(lead),
         "activity": activity_line(result.activity),
     }

@@ -112,7 +112,7 @@ async def booth_analytics(db: AsyncSession, exhibitor_id: int) -> BoothAnalytics
         reg = row[0]
         result.visitors.append(
             Visitor(
-                name=" ".join(p for p in (reg.first_name, reg.last_name) if p) or "Attendee",
+                name=reg.full_name or "Attendee",
                 company=reg.company or "",
                 job_title=reg.job_title or "",
                 actions=row.n,

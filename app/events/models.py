@@ -114,3 +114,8 @@ class Registration(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     erased_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, whichever are given ("" when neither, or once erased)."""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)

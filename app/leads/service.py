@@ -36,6 +36,11 @@ class RecordResult:
     leads: tuple[Lead, ...] = ()
     mql_reached: tuple[Lead, ...] = ()  # publish `lead.mql_reached` for these after commit
 
+    def lead_at(self, exhibitor_id: int) -> Lead | None:
+        """The attendee's lead at this exhibitor as the activity left it; None for a repeat,
+        or when the attendee does not share their details with the exhibitor."""
+        return next((lead for lead in self.leads if lead.exhibitor_id == exhibitor_id), None)
+
 
 def profile_of(registration: Registration) -> Profile:
     return Profile(

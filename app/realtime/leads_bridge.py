@@ -133,10 +133,7 @@ def lead_summary(lead: LeadFields) -> dict[str, object]:
 @dataclass(frozen=True, slots=True)
 class Recorded:
     publishes: list[Publish]  # `staff.mql` pushes to send after commit
-    leads: tuple[Lead, ...]  # the attendee's leads as the activity left them (none: a repeat)
-
-    def lead_of(self, exhibitor_id: int) -> Lead | None:
-        return next((lead for lead in self.leads if lead.exhibitor_id == exhibitor_id), None)
+    result: leads_service.RecordResult
 
 
 async def record_activity(
@@ -168,11 +165,11 @@ async def record_activity(
         body = {
             **lead_summary(lead),
             "registration_id": registration.id,
-            "name": " ".join(p for p in (registration.first_name, registration.last_name) if p),
+            "name": registration.full_name,
             "company": registration.company,
         }
         out.append((channels.staff(lead.exhibitor_id), push("staff.mql", body)))
-    return Recorded(out, result.leads)
+    return Recorded(out, result)
 
 
 async def shared_lead(

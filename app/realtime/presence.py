@@ -67,7 +67,7 @@ async def _card(
     return {
         "account_id": account_id,
         "registration_id": reg.id,
-        "name": " ".join(p for p in (reg.first_name, reg.last_name) if p),
+        "name": reg.full_name,
         "company": reg.company,
         "job_title": reg.job_title,
         "country": reg.country,
@@ -158,7 +158,7 @@ async def consequences(
         recorded = await _record_dwell(db, change.visit, event_id, exhibitor_id, reg, cache)
         body["seconds"] = None if recorded is None else change.visit.seconds
         if recorded is not None:
-            mqls, lead = recorded.publishes, recorded.lead_of(exhibitor_id)
+            mqls, lead = recorded.publishes, recorded.result.lead_at(exhibitor_id)
     body["visitor"] = await _card(
         db, reg, exhibitor_id=exhibitor_id, account_id=change.visitor, lead=lead
     )
