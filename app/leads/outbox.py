@@ -10,12 +10,14 @@ reads them after commit and fans them out to the webhook endpoints that subscrib
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+import orjson
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db_driver import DriverStatement, Timestamps
 from app.leads.models import LeadEvent
 
 EVENT_TYPES: dict[str, str] = {
@@ -48,16 +50,40 @@ def for_update(
     """A `lead.updated` event when the lead is new (`before` None) or a watched field changed."""
     if before is not None and all(before.get(k) == after.get(k) for k in WATCHED):
         return None
+    return for_change(
+        lead_id,
+        None if before is None else tuple(before.get(k) for k in WATCHED),
+        tuple(after.get(k) for k in WATCHED),
+        at,
+    )
+
+
+def for_change(
+    lead_id: int, before: Sequence[Any] | None, after: Sequence[Any], at: dt.datetime
+) -> dict[str, Any]:
+    """The `lead.updated` event of WATCHED values that differ (`before` None: a new lead)."""
     change = {
         "created": before is None,
-        "before": None if before is None else {k: before.get(k) for k in WATCHED},
-        "after": {k: after.get(k) for k in WATCHED},
+        "before": None if before is None else dict(zip(WATCHED, before, strict=True)),
+        "after": dict(zip(WATCHED, after, strict=True)),
     }
     return {"lead_id": lead_id, "type": "lead.updated", "change": change, "at": at}
 
 
+_EVENTS = cast(Table, LeadEvent.__table__)
+_INSERT = DriverStatement(
+    insert(_EVENTS).values({name: bindparam(name) for name in ("lead_id", "type", "change", "at")}),
+    ("lead_id", "type", "change", "at"),
+)
+
+
 async def emit(db: AsyncSession, events: Iterable[dict[str, Any] | None]) -> None:
-    """Insert the events (None entries skipped) in the caller's transaction: one statement."""
-    rows = [e for e in events if e is not None]
-    if rows:
-        await db.execute(insert(cast(Table, LeadEvent.__table__)), rows)
+    """Insert the events (None entries skipped) in the caller's transaction: one statement,
+    at the driver's level (a rescore emits one per lead whose cell moved)."""
+    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
+    rows = [
+        (e["lead_id"], e["type"], orjson.dumps(e["change"]).decode(), to_driver(e["at"]))
+        for e in events
+        if e is not None
+    ]
+    await _INSERT.many(db, rows)

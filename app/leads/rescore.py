@@ -1,10 +1,12 @@
 """Rescore every lead of an event under its current rules, in one pass over the log.
 
-Registrations are taken in batches by id; per batch two Core selects fetch the leads with
-their profiles and the activities (ordered by registration, on the event-registration
-index), the states are rebuilt in memory and the leads written back with one executemany
-whose JSON is encoded with orjson. The write of one batch runs while the next batch is
-read and scored. No ORM objects in the loop; fit is computed once per distinct profile.
+Registrations are taken in batches by id; per batch two selects fetch the leads with their
+profiles and the activities (ordered by registration, on the event-registration index), the
+scores are computed in memory and the leads written back with one executemany whose JSON is
+encoded with orjson. The write of one batch runs while the next batch is read and scored.
+No ORM objects in the loop, and no per-value processing: the statements run at the driver's
+level (`app.db_driver`), timestamps converted only where scoring reads them; fit is computed
+once per distinct profile.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import utcnow
+from app.db_driver import Timestamps
 from app.events.models import Event
 from app.leads import outbox, repository, rescore_queries
 from app.leads.facts import ActivityFact, Profile, Score, to_us
@@ -79,7 +82,9 @@ async def rescore_event(
     overrides = await _overrides(db, event, rules)
     ids = await rescore_queries.registration_ids(db, event.id)
     progress = RescoreProgress(rules.version, await rescore_queries.count_leads(db, event.id))
-    scorer = _Scorer(rules, overrides, now or utcnow(), progress)
+    scorer = _Scorer(
+        rules, overrides, now or utcnow(), progress, Timestamps.of(db.get_bind().dialect)
+    )
     source: Reader = reader if reader is not None else db
     ranges = [
         (ids[start], ids[min(start + batch_size, len(ids)) - 1])
@@ -101,9 +106,9 @@ async def _run(
     writing: asyncio.Future[int] | None = None
     try:
         for first, last in ranges:
-            leads = await rescore_queries.leads_with_profiles_between(source, event.id, first, last)
+            leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event.id, first, last)
             acts = (
-                await rescore_queries.activity_rows_between(source, event.id, first, last)
+                await rescore_queries.ACTIVITY_ROWS.all(source, event.id, first, last)
                 if leads
                 else []
             )
@@ -133,7 +138,7 @@ async def _run(
 
 async def _write(
     db: AsyncSession,
-    updates: list[dict[str, Any]],
+    updates: list[tuple[Any, ...]],
     transitions: list[dict[str, Any]],
     events: list[dict[str, Any] | None],
 ) -> int:
@@ -152,31 +157,54 @@ class _Scorer:
         overrides: dict[int, ExhibitorOverride],
         now: dt.datetime,
         progress: RescoreProgress,
+        times: Timestamps,
     ) -> None:
         self.rules, self.overrides, self.now, self.progress = rules, overrides, now, progress
+        self.times = times
         self.fits = FitCache(rules.ruleset)
         self.note = f"rules v{rules.version}"
 
     def batch(
-        self, leads: Sequence[Any], acts: Sequence[Any]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any] | None]]:
-        """Leads (with profile columns) and activities (fact columns, then registration id),
-        both ordered by registration → the executemany rows, the MQL transitions and the
-        `lead.updated` events of leads whose cell or buying stage moved."""
-        by_registration: dict[int, list[ActivityFact]] = {}
-        current: list[ActivityFact] = []
+        self, leads: Sequence[Sequence[Any]], acts: Sequence[Sequence[Any]]
+    ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any] | None]]:
+        """Driver rows of leads (with profile columns) and activities (fact columns, then
+        registration id), both ordered by registration → the executemany rows (driver
+        values in `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of
+        leads whose cell or buying stage moved."""
+        # Each fact with its instant in µs, computed once: the event lead and the exhibitor
+        # lead both score it.
+        by_registration: dict[int, list[tuple[ActivityFact, int]]] = {}
+        current: list[tuple[ActivityFact, int]] = []
         last_id = None
+        parse = self.times.from_driver
         for row in acts:
             if row[12] != last_id:
                 last_id = row[12]
                 current = by_registration[last_id] = []
-            current.append(ActivityFact(*row[:12]))
+            at: dt.datetime = parse(row[2])  # type: ignore[assignment]  # never NULL
+            fact = ActivityFact(
+                row[0],
+                row[1],
+                at,
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                bool(row[9]),
+                row[10],
+                row[11],
+            )
+            current.append((fact, to_us(at)))
         self.progress.activities += len(acts)
         ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
-        updates: list[dict[str, Any]] = []
+        to_driver = self.times.to_driver
+        now_value = to_driver(now)
+        updates: list[tuple[Any, ...]] = []
         transitions: list[dict[str, Any]] = []
         events: list[dict[str, Any] | None] = []
-        split: dict[int, dict[int | None, list[ActivityFact]]] = {}
+        split: dict[int, dict[int | None, list[tuple[ActivityFact, int]]]] = {}
         for lead in leads:
             (lead_id, registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
             profile = Profile(*lead[7:14])
@@ -188,11 +216,16 @@ class _Scorer:
                 per = split.get(registration_id)
                 if per is None:
                     per = split[registration_id] = {}
-                    for f in facts:
-                        per.setdefault(f.exhibitor_id, []).append(f)
+                    for pair in facts:
+                        per.setdefault(pair[0].exhibitor_id, []).append(pair)
                 facts = per.get(scope, [])
-            since = to_us(reset_at) if reset_at else None
-            score = _score(facts, ruleset, override, since, self.fits.get(profile, override), now)
+            since = to_us(parse(reset_at)) if reset_at is not None else None  # type: ignore[arg-type]
+            fit_ = self.fits.get(profile, override)
+            score = _score(facts, ruleset, override, since, fit_, now)
+            # orjson writes the dataclasses as Contribution.to_json does; the fit reasons,
+            # shared by every lead of the same fit, were written once.
+            engaged = score.contributions[len(fit_.reasons) :]
+            encoded = orjson.dumps(engaged if fit_.encoded is None else [fit_.encoded, *engaged])
             if stage == "inquiry" and score.qualifies_mql:
                 transitions.append(
                     {
@@ -206,43 +239,36 @@ class _Scorer:
                         "first_mql": mql_at is None,
                     }
                 )
-                stage, mql_at = "mql", mql_at or now
+                stage, mql_at = "mql", mql_at if mql_at is not None else now_value
                 self.progress.promoted += 1
             updates.append(
-                {
-                    "b_id": lead_id,
-                    "b_seen": updated_at,
-                    "b_fit": score.fit,
-                    "b_grade": score.grade,
-                    "b_engagement": score.engagement,
-                    "b_tier": score.tier,
-                    "b_cell": score.cell,
-                    "b_buying_stage": score.buying_stage,
-                    "b_stage": stage,
-                    "b_mql_at": mql_at,
-                    "b_last_activity_at": score.last_activity_at,
-                    "b_rules_version": version,
-                    "b_state": _STUB if since is None else orjson.dumps(stub(since)).decode(),
-                    # orjson writes the dataclasses as Contribution.to_json does.
-                    "b_contributions": orjson.dumps(score.contributions).decode(),
-                    "b_updated_at": now,
-                }
+                (
+                    score.fit,
+                    score.grade,
+                    score.engagement,
+                    score.tier,
+                    score.cell,
+                    score.buying_stage,
+                    stage,
+                    mql_at,
+                    to_driver(score.last_activity_at),
+                    version,
+                    _STUB if since is None else orjson.dumps(stub(since)).decode(),
+                    encoded.decode(),
+                    now_value,
+                    lead_id,
+                    updated_at,  # as read: the update skips a lead changed since
+                )
             )
             after = (score.grade, score.tier, score.cell, score.buying_stage)
-            if tuple(lead[14:18]) != after:
-                events.append(
-                    outbox.for_update(
-                        lead_id,
-                        dict(zip(outbox.WATCHED, lead[14:18], strict=True)),
-                        dict(zip(outbox.WATCHED, after, strict=True)),
-                        now,
-                    )
-                )
+            before = tuple(lead[14:18])
+            if before != after:
+                events.append(outbox.for_change(lead_id, before, after, now))
         return updates, transitions, events
 
 
 def _score(
-    facts: Sequence[ActivityFact],
+    facts: Sequence[tuple[ActivityFact, int]],
     ruleset: Ruleset,
     override: ExhibitorOverride | None,
     since_us: int | None,
@@ -255,8 +281,7 @@ def _score(
     candidates: dict[str, list[Entry]] = {}
     stage_rank, hand_raised, last_us = -1, False, None
     hand_raise = ruleset.hand_raise_types
-    for act in facts:
-        at_us = to_us(act.at)
+    for act, at_us in facts:
         if since_us is not None and at_us < since_us:
             continue
         stage_rank = max(stage_rank, stage_of(act, ruleset))

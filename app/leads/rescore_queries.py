@@ -1,24 +1,26 @@
-"""Queries of the rescore job: Core selects by registration range and executemany updates,
-no ORM objects in the hot loop."""
+"""Queries of the rescore job: selects by registration range and executemany updates, run at
+the driver's level (`app.db_driver`): no ORM objects and no per-value processing in the loop."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Table,
+    and_,
     bindparam,
     func,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db_driver import DriverStatement
 from app.events.models import Registration
 from app.leads.models import Activity, Lead, RulesVersion
-from app.leads.repository import FACT_COLUMNS, SCORE_COLUMNS, AnyRow, EncodedJSON
+from app.leads.repository import FACT_COLUMNS, SCORE_COLUMNS
 
 
 async def registration_ids(db: AsyncSession, event_id: int) -> list[int]:
@@ -33,82 +35,81 @@ async def registration_ids(db: AsyncSession, event_id: int) -> list[int]:
     )
 
 
-async def leads_with_profiles_between(
-    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    """Leads of registrations first..last, ordered by registration: id, registration id,
-    scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then the fields
-    a `lead.updated` event compares (grade, tier, cell, buying stage)."""
-    r = Registration
-    return (
-        await db.execute(
-            select(
-                Lead.id,
-                Lead.registration_id,
-                Lead.scope,
-                Lead.stage,
-                Lead.reset_at,
-                Lead.mql_at,
-                Lead.updated_at,
-                r.job_level,
-                r.company_type,
-                r.company_size,
-                r.budget,
-                r.timeframe,
-                r.country,
-                r.email,
-                Lead.grade,
-                Lead.tier,
-                Lead.cell,
-                Lead.buying_stage,
-            )
-            .join(r, r.id == Lead.registration_id)
-            .where(Lead.event_id == event_id, Lead.registration_id.between(first, last))
-            .order_by(Lead.registration_id, Lead.scope)
-        )
-    ).all()
-
-
-async def activity_rows_between(
-    db: AsyncSession | AsyncConnection, event_id: int, first: int, last: int
-) -> Sequence[AnyRow]:
-    """Activities of registrations first..last: the ActivityFact fields, then the
-    registration id; ordered by registration (the event-registration index)."""
-    a = Activity
-    return (
-        await db.execute(
-            select(*FACT_COLUMNS, a.registration_id)
-            .where(a.event_id == event_id, a.registration_id.between(first, last))
-            .order_by(a.registration_id, a.id)
-        )
-    ).all()
-
-
-# Skips a lead changed since it was read: the recorder already folded it under these rules.
 _LEADS = cast(Table, Lead.__table__)
-_LEAD_UPDATE = (
-    update(_LEADS)
-    .where(_LEADS.c.id == bindparam("b_id"), _LEADS.c.updated_at == bindparam("b_seen"))
-    .values(
-        {
-            name: bindparam(f"b_{name}", type_=EncodedJSON())
-            if name in ("state", "contributions")
-            else bindparam(f"b_{name}")
-            for name in SCORE_COLUMNS
-        }
+_REGISTRATIONS = cast(Table, Registration.__table__)
+_ACTIVITIES = cast(Table, Activity.__table__)
+_RANGE = ("event_id", "first", "last")
+
+
+def _between(table: Table) -> ColumnElement[bool]:
+    return and_(
+        table.c.event_id == bindparam("event_id"),
+        table.c.registration_id.between(bindparam("first"), bindparam("last")),
     )
+
+
+_r, _l = _REGISTRATIONS.c, _LEADS.c
+LEADS_WITH_PROFILES = DriverStatement(
+    select(
+        _l.id,
+        _l.registration_id,
+        _l.scope,
+        _l.stage,
+        _l.reset_at,
+        _l.mql_at,
+        _l.updated_at,
+        _r.job_level,
+        _r.company_type,
+        _r.company_size,
+        _r.budget,
+        _r.timeframe,
+        _r.country,
+        _r.email,
+        _l.grade,
+        _l.tier,
+        _l.cell,
+        _l.buying_stage,
+    )
+    .join(_REGISTRATIONS, _r.id == _l.registration_id)
+    .where(_between(_LEADS))
+    .order_by(_l.registration_id, _l.scope),
+    _RANGE,
+)
+"""Leads of registrations first..last, ordered by registration, as driver values: id,
+registration id, scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then
+the fields a `lead.updated` event compares (grade, tier, cell, buying stage)."""
+
+ACTIVITY_ROWS = DriverStatement(
+    select(*(_ACTIVITIES.c[c.key] for c in FACT_COLUMNS), _ACTIVITIES.c.registration_id)
+    .where(_between(_ACTIVITIES))
+    .order_by(_ACTIVITIES.c.registration_id, _ACTIVITIES.c.id),
+    _RANGE,
+)
+"""Activities of registrations first..last as driver values: the ActivityFact fields, then
+the registration id; ordered by registration (the event-registration index)."""
+
+# The rescore's values of SCORE_COLUMNS, then the lead id and its updated_at as read: a lead
+# changed since it was read is skipped (the recorder already folded it under these rules).
+UPDATE_PARAMS = (*SCORE_COLUMNS, "id", "seen")
+LEAD_UPDATE = DriverStatement(
+    update(_LEADS)
+    .where(_l.id == bindparam("id"), _l.updated_at == bindparam("seen"))
+    .values({name: bindparam(name) for name in SCORE_COLUMNS}),
+    UPDATE_PARAMS,
 )
 
 
-async def update_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany; each row has b_id, b_seen (updated_at as read) and b_<column>, with
-    state and contributions as encoded JSON text."""
+async def update_leads(db: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+    """Executemany of driver values in UPDATE_PARAMS order (JSON as encoded text)."""
     if rows:
         # In id order: the rows read by registration sit all over the table, and walking
         # it in order touches each page once (on SQLite 2.6x faster for 150k scattered
         # leads); on PostgreSQL the locks are taken in one order too.
-        rows.sort(key=itemgetter("b_id"))
-        await db.execute(_LEAD_UPDATE, rows)
+        rows.sort(key=itemgetter(_ID))
+        await LEAD_UPDATE.many(db, rows)
+
+
+_ID = UPDATE_PARAMS.index("id")
 
 
 async def count_leads(db: AsyncSession, event_id: int) -> int:

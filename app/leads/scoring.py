@@ -35,7 +35,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import orjson
 
 from app.events.vocab import BUDGETS, COMPANY_SIZES, COMPANY_TYPES, JOB_LEVELS, TIMEFRAMES
 from app.leads.facts import ActivityFact, Contribution, Profile, Score, from_us, to_us
@@ -63,6 +65,9 @@ class Fit:
     gate: str | None
     outside_territory: bool
     reasons: tuple[Contribution, ...]
+    # The reasons as JSON list items, written once per distinct fit (bulk writers splice
+    # them into each lead's contributions with orjson.Fragment); None when there are none.
+    encoded: orjson.Fragment | None = field(default=None, compare=False, repr=False)
 
 
 def _fit_reason(rule: str, points: float, text: str) -> Contribution:
@@ -112,7 +117,8 @@ def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) ->
     elif outside and GRADE_ORDER.index(grade) < GRADE_ORDER.index(f.outside_territory_max_grade):
         grade = f.outside_territory_max_grade
     reasons.sort(key=lambda r: (-r.points, r.rule))
-    return Fit(total, grade, gate, outside, tuple(reasons))
+    encoded = orjson.Fragment(orjson.dumps(reasons)[1:-1]) if reasons else None
+    return Fit(total, grade, gate, outside, tuple(reasons), encoded)
 
 
 class FitCache:
@@ -167,14 +173,16 @@ def _gate(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) 
         return f"job level {profile.job_level}"
     if profile.company_type in rules.fit.gate_company_types:
         return f"company type {profile.company_type}"
+    mine = override.competitor_domains if override else ()
+    if not (rules.fit.competitor_domains or mine):
+        return None
     domain = (profile.email or "").rpartition("@")[2].lower()
     if domain:
-        listed = set(rules.fit.competitor_domains) | set(
-            override.competitor_domains if override else []
-        )
-        for d in listed:
-            if domain == d or domain.endswith("." + d):
-                return f"competitor domain {d}"
+        # The event's list first, then the exhibitor's: the first match names the gate.
+        for listed in (rules.fit.competitor_domains, mine):
+            for d in listed:
+                if domain == d or domain.endswith("." + d):
+                    return f"competitor domain {d}"
     return None
 
 

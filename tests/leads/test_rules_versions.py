@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import utcnow
+from app.leads import rescore_queries
 from app.leads.errors import InvalidRules
 from app.leads.models import Activity, Lead, LeadEvent, LeadTransition
 from app.leads.rescore import RescoreProgress, rescore_event
@@ -14,7 +19,13 @@ from app.leads.scoring import score
 from app.leads.service import fact_of, profile_of, record
 from app.leads.state import TOP_REASONS, is_full
 from app.leads.versions import current_rules, override_for, save_rules
-from tests.factories import make_account, make_event, make_exhibitor, make_registration
+from tests.factories import (
+    make_account,
+    make_event,
+    make_exhibitor,
+    make_registration,
+    make_resource,
+)
 
 
 async def test_each_save_is_a_new_version(db: AsyncSession) -> None:
@@ -198,3 +209,161 @@ async def test_activity_after_a_rescore_rebuilds_the_stub_state_to_the_full_reco
         )
         assert lead.engagement == pytest.approx(full.engagement)
         assert lead.cell == full.cell
+
+
+async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
+    db: AsyncSession,
+) -> None:
+    """The rescore reads and writes driver values and splices pre-encoded fit reasons: every
+    stored column must still be what `score()` gives from the log, a recycled lead counting
+    only what came after its recycle."""
+    event = await make_event(db)
+    acme, globex = await make_exhibitor(db, event), await make_exhibitor(db, event)
+    sheet = await make_resource(db, acme, title="Pricing sheet", stage="decision")
+    regs = [
+        await make_registration(db, event, job_level="c_level", budget="approved", country="DE"),
+        await make_registration(db, event, job_level="manager", country="GB", timeframe="lt_3m"),
+        await make_registration(db, event, job_level="student", company_type="other"),
+    ]
+    now = dt.datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=dt.UTC)
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("booth.visit", {"exhibitor_id": acme.id}),
+        ("booth.dwell", {"exhibitor_id": acme.id, "value": 430.0}),
+        ("resource.download", {"resource_id": sheet.id}),
+        ("booth.visit", {"exhibitor_id": globex.id}),
+        ("email.click", {"exhibitor_id": globex.id}),
+        ("info.request", {"exhibitor_id": acme.id}),
+        ("unsubscribe", {}),
+    ]
+    for n, reg in enumerate(regs):
+        for k, (kind, values) in enumerate(steps[n:] + steps[:n]):
+            at = now - dt.timedelta(days=3 * k + n, seconds=k)  # whole seconds and not
+            await record(
+                db,
+                event=event,
+                registration=reg,
+                type=kind,
+                at=at,
+                idempotency_key=f"{n}-{k}",
+                **values,
+            )
+    recycled_at = now - dt.timedelta(days=7)
+    await db.execute(
+        update(Lead)
+        .where(Lead.registration_id == regs[1].id, Lead.exhibitor_id == acme.id)
+        .values(reset_at=recycled_at)
+    )
+    rules = Ruleset().model_dump()
+    rules["half_life_days"] = 10
+    rules["engagement"]["info_request"]["points"] = 20
+    await save_rules(
+        db,
+        event=event,
+        ruleset=Ruleset.model_validate(rules),
+        overrides={acme.id: ExhibitorOverride(territory=["DE"], resource_points={sheet.id: 4})},
+        actor=None,
+    )
+    progress = await rescore_event(db, event=event, now=now)
+    for stale in [o for o in db.identity_map.values() if isinstance(o, Lead)]:
+        db.expire(stale)  # as a new request would read them
+    leads = (await db.execute(select(Lead).order_by(Lead.id))).scalars().all()
+    assert progress.done == len(leads) == 9
+    current = await current_rules(db, event)
+    logged = (await db.execute(select(Activity))).scalars().all()
+    by_id = {reg.id: reg for reg in regs}
+    for lead in leads:
+        facts = [
+            fact_of(a)
+            for a in logged
+            if a.registration_id == lead.registration_id
+            and (lead.exhibitor_id is None or a.exhibitor_id == lead.exhibitor_id)
+            and (lead.reset_at is None or a.at >= lead.reset_at)
+        ]
+        override = (
+            None
+            if lead.exhibitor_id is None
+            else await override_for(db, current, lead.exhibitor_id)
+        )
+        full = score(
+            profile_of(by_id[lead.registration_id]),
+            facts,
+            current.ruleset,
+            override,
+            now,
+            top=TOP_REASONS,
+        )
+        assert lead.rules_version == current.version
+        assert (lead.fit, lead.grade, lead.engagement, lead.tier, lead.cell) == (
+            full.fit,
+            full.grade,
+            full.engagement,
+            full.tier,
+            full.cell,
+        )
+        assert lead.buying_stage == full.buying_stage
+        assert lead.last_activity_at == full.last_activity_at
+        assert lead.contributions == [c.to_json() for c in full.contributions]
+        assert lead.updated_at == now
+    recycled = next(lead for lead in leads if lead.reset_at is not None)
+    assert recycled.reset_at == recycled_at
+    assert recycled.last_activity_at is not None
+    assert recycled.last_activity_at >= recycled_at
+    assert any(lead.grade == "F" for lead in leads)  # the student: gated
+    assert {lead.cell for lead in leads} != {"F"}
+
+
+async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession) -> None:
+    """An activity recorded while the rescore runs is folded by the recorder; the rescore's
+    write for that lead, computed from an older read, must not overwrite it."""
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    reg = await make_registration(db, event)
+    await record(
+        db,
+        event=event,
+        registration=reg,
+        type="booth.visit",
+        exhibitor_id=acme.id,
+        idempotency_key="v",
+    )
+    rules = Ruleset().model_dump()
+    rules["engagement"]["visit"]["points"] = 9
+    await save_rules(
+        db, event=event, ruleset=Ruleset.model_validate(rules), overrides={}, actor=None
+    )
+    later = utcnow() + dt.timedelta(minutes=5)
+    touched: list[int] = []
+
+    async def touch(progress: RescoreProgress) -> None:
+        del progress
+
+    real_all = rescore_queries.LEADS_WITH_PROFILES.all
+
+    async def read_then_change(source: Any, *values: Any) -> Any:
+        rows = await real_all(source, *values)
+        # Between the read and the write, the recorder updates the event lead.
+        await db.execute(
+            update(Lead)
+            .where(Lead.registration_id == reg.id, Lead.exhibitor_id.is_(None))
+            .values(updated_at=later, engagement=33.0)
+        )
+        touched.append(len(rows))
+        return rows
+
+    rescore_queries.LEADS_WITH_PROFILES.all = read_then_change  # type: ignore[method-assign]
+    try:
+        progress = await rescore_event(db, event=event, after_batch=touch)
+    finally:
+        del rescore_queries.LEADS_WITH_PROFILES.all
+    assert touched == [2]
+    assert progress.done == 2
+    for stale in [o for o in db.identity_map.values() if isinstance(o, Lead)]:
+        db.expire(stale)
+    event_lead, acme_lead = (await db.execute(select(Lead).order_by(Lead.scope))).scalars().all()
+    assert (event_lead.engagement, event_lead.updated_at, event_lead.rules_version) == (
+        33.0,
+        later,
+        0,
+    )
+    assert acme_lead.rules_version == 1
+    assert acme_lead.engagement == pytest.approx(9, abs=1e-3)
