@@ -43,7 +43,7 @@ from sqlalchemy import case, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from bench.results_io import peak_rss_mib, save
+from bench.results_io import peak_child_rss_mib, peak_rss_mib, save
 
 SLUG = "bench-expo"
 EXHIBITORS = 30
@@ -427,6 +427,7 @@ async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) 
         "rescore_seconds": round(seconds, 2),
         "rescore_leads": progress.done,
         "rescore_activities": progress.activities,
+        "rescore_helper_processes": progress.processes,
     }
 
 
@@ -529,6 +530,9 @@ async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[s
         "reference_groups": groups,
         "rescore_vs_reference": round(figures["rescore_seconds"] / ref_seconds, 1),
         "peak_rss_mib": peak_rss_mib(),
+        # Each rescore helper process's peak (the largest): the total stays under
+        # peak_rss_mib + rescore_helper_processes x this.
+        "peak_helper_rss_mib": peak_child_rss_mib(),
         "targets": {
             "one_at_a_time_per_s": ">= 5000",
             "batch_per_s": ">= 50000",

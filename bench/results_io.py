@@ -35,6 +35,12 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def peak_child_rss_mib() -> float:
+    """Peak resident memory of the largest child process that has ended (helper processes),
+    in MiB; 0 without children."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
 def command() -> str:
     """How this run was started: `python -m bench.NAME ARGS` when run as a module."""
     main = sys.modules.get("__main__")

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing import get_context
+from typing import Any, NamedTuple
 
 import orjson
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import utcnow
@@ -43,6 +48,7 @@ class RescoreProgress:
     done: int = 0
     activities: int = 0
     promoted: int = 0  # leads that became MQLs under the new rules
+    processes: int = 0  # helper processes that scored (0: scored in this one)
 
 
 AfterBatch = Callable[[RescoreProgress], Awaitable[None]]
@@ -64,6 +70,12 @@ async def _overrides(
     }
 
 
+PROCESS_THRESHOLD = 20_000
+"""From this many leads (and with a second CPU) batches are scored in a helper process while
+this one reads the next batch and writes the last: the scoring is pure Python, half of a
+rescore's CPU, and a process of its own runs it on the other core."""
+
+
 async def rescore_event(
     db: AsyncSession,
     *,
@@ -72,26 +84,57 @@ async def rescore_event(
     after_batch: AfterBatch | None = None,
     now: dt.datetime | None = None,
     reader: AsyncConnection | None = None,
+    processes: int | None = None,
 ) -> RescoreProgress:
     """Recompute every lead of `event` from its activities; `after_batch` may commit.
 
     `reader`, a connection of its own (on SQLite a DEFERRED one), reads the log so the
     session's write transaction is only open for the writes; without it the session reads.
+    `processes`: helper processes that score (0: score here; None: one from
+    PROCESS_THRESHOLD leads on a machine with two CPUs or more).
     """
     rules = await current_rules(db, event)
     overrides = await _overrides(db, event, rules)
     ids = await rescore_queries.registration_ids(db, event.id)
     progress = RescoreProgress(rules.version, await rescore_queries.count_leads(db, event.id))
-    scorer = _Scorer(
-        rules, overrides, now or utcnow(), progress, Timestamps.of(db.get_bind().dialect)
-    )
+    dialect = db.get_bind().dialect
+    setup = (rules, overrides, now or utcnow(), f"{dialect.name}+{dialect.driver}")
     source: Reader = reader if reader is not None else db
     ranges = [
         (ids[start], ids[min(start + batch_size, len(ids)) - 1])
         for start in range(0, len(ids), batch_size)
     ]
-    await _run(db, source, event, ranges, scorer, progress, after_batch)
+    if processes is None:
+        processes = 1 if progress.total >= PROCESS_THRESHOLD and (os.cpu_count() or 1) > 1 else 0
+    progress.processes = processes
+    if not processes:
+        scorer = _Scorer(*setup)
+
+        async def here(leads: Rows, acts: Rows) -> Scored:
+            return scorer.batch(leads, acts)
+
+        await _run(db, source, event, ranges, here, 1, progress, after_batch)
+        return progress
+    pool = ProcessPoolExecutor(
+        processes, mp_context=get_context("spawn"), initializer=_start_helper, initargs=setup
+    )
+    loop = asyncio.get_running_loop()
+
+    async def there(leads: Rows, acts: Rows) -> Scored:
+        # Plain tuples cross the pipe (a Row pickles with its metadata).
+        return await loop.run_in_executor(
+            pool, _score_in_helper, [tuple(r) for r in leads], [tuple(r) for r in acts]
+        )
+
+    try:
+        # One more batch in flight than helpers: this process reads the next one meanwhile.
+        await _run(db, source, event, ranges, there, processes + 1, progress, after_batch)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return progress
+
+
+Rows = Sequence[Sequence[Any]]
 
 
 async def _run(
@@ -99,11 +142,35 @@ async def _run(
     source: Reader,
     event: Event,
     ranges: list[tuple[int, int]],
-    scorer: _Scorer,
+    score: Callable[[Rows, Rows], Awaitable[Scored]],
+    depth: int,
     progress: RescoreProgress,
     after_batch: AfterBatch | None,
 ) -> None:
+    """Read each range, score it (up to `depth` batches in flight) and write the scored
+    batches in order, each write overlapping the next read and scoring."""
+    scoring: deque[asyncio.Future[Scored]] = deque()
     writing: asyncio.Future[int] | None = None
+
+    async def store(scored: Scored) -> None:
+        nonlocal writing
+        progress.activities += scored.activities
+        progress.promoted += scored.promoted
+        if writing is not None:
+            progress.done += await writing
+            writing = None
+            if after_batch is not None:
+                await after_batch(progress)
+        writing = asyncio.ensure_future(
+            _write(db, scored.updates, scored.transitions, scored.events)
+        )
+        if source is db:
+            # One connection: the write must finish before the next read.
+            progress.done += await writing
+            writing = None
+            if after_batch is not None:
+                await after_batch(progress)
+
     try:
         for first, last in ranges:
             leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event.id, first, last)
@@ -112,28 +179,24 @@ async def _run(
                 if leads
                 else []
             )
-            updates, transitions, events = scorer.batch(leads, acts)
-            if writing is not None:
-                progress.done += await writing
-                if after_batch is not None:
-                    await after_batch(progress)
-            writing = asyncio.ensure_future(_write(db, updates, transitions, events))
-            if source is db:
-                # One connection: the write must finish before the next read.
-                progress.done += await writing
-                writing = None
-                if after_batch is not None:
-                    await after_batch(progress)
+            scoring.append(asyncio.ensure_future(score(leads, acts)))
+            if len(scoring) >= depth:
+                await store(await scoring.popleft())
+        while scoring:
+            await store(await scoring.popleft())
         if writing is not None:
             progress.done += await writing
             writing = None
             if after_batch is not None:
                 await after_batch(progress)
     finally:
+        # A read, a scoring or a write failed: let what is in flight end before the caller
+        # rolls back, and keep the first error.
+        pending: list[asyncio.Future[Any]] = [*scoring]
         if writing is not None:
-            # A read failed while a write was in flight: let it end before the caller
-            # rolls back, and keep the read's error.
-            await asyncio.gather(writing, return_exceptions=True)
+            pending.append(writing)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _write(
@@ -148,6 +211,29 @@ async def _write(
     return len(updates)
 
 
+class Scored(NamedTuple):
+    updates: list[tuple[Any, ...]]  # driver values in UPDATE_PARAMS order
+    transitions: list[dict[str, Any]]  # the MQL promotions
+    events: list[dict[str, Any] | None]  # `lead.updated` where the cell or buying stage moved
+    activities: int
+    promoted: int
+
+
+_helper: _Scorer | None = None
+
+
+def _start_helper(
+    rules: CurrentRules, overrides: dict[int, ExhibitorOverride], now: dt.datetime, driver: str
+) -> None:
+    global _helper  # one scorer per helper process, for the whole rescore
+    _helper = _Scorer(rules, overrides, now, driver)
+
+
+def _score_in_helper(leads: Rows, acts: Rows) -> Scored:
+    assert _helper is not None  # noqa: S101  # set by the pool's initializer
+    return _helper.batch(leads, acts)
+
+
 class _Scorer:
     """Scores batches of leads under one ruleset at one instant."""
 
@@ -156,17 +242,15 @@ class _Scorer:
         rules: CurrentRules,
         overrides: dict[int, ExhibitorOverride],
         now: dt.datetime,
-        progress: RescoreProgress,
-        times: Timestamps,
+        driver: str,
     ) -> None:
-        self.rules, self.overrides, self.now, self.progress = rules, overrides, now, progress
-        self.times = times
+        self.rules, self.overrides, self.now = rules, overrides, now
+        # Driver values of the engine's dialect (named, so a helper process can load it).
+        self.times = Timestamps.of(make_url(f"{driver}://").get_dialect()())
         self.fits = FitCache(rules.ruleset)
         self.note = f"rules v{rules.version}"
 
-    def batch(
-        self, leads: Sequence[Sequence[Any]], acts: Sequence[Sequence[Any]]
-    ) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]], list[dict[str, Any] | None]]:
+    def batch(self, leads: Rows, acts: Rows) -> Scored:
         """Driver rows of leads (with profile columns) and activities (fact columns, then
         registration id), both ordered by registration → the executemany rows (driver
         values in `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of
@@ -197,7 +281,6 @@ class _Scorer:
                 row[11],
             )
             current.append((fact, to_us(at)))
-        self.progress.activities += len(acts)
         ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
         to_driver = self.times.to_driver
         now_value = to_driver(now)
@@ -240,7 +323,6 @@ class _Scorer:
                     }
                 )
                 stage, mql_at = "mql", mql_at if mql_at is not None else now_value
-                self.progress.promoted += 1
             updates.append(
                 (
                     score.fit,
@@ -264,7 +346,7 @@ class _Scorer:
             before = tuple(lead[14:18])
             if before != after:
                 events.append(outbox.for_change(lead_id, before, after, now))
-        return updates, transitions, events
+        return Scored(updates, transitions, events, len(acts), len(transitions))
 
 
 def _score(

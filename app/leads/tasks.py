@@ -110,4 +110,5 @@ async def run_rescore(
             leads=progress.done,
             activities=progress.activities,
             promoted=progress.promoted,
+            helper_processes=progress.processes,
         )

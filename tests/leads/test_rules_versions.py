@@ -211,12 +211,14 @@ async def test_activity_after_a_rescore_rebuilds_the_stub_state_to_the_full_reco
         assert lead.cell == full.cell
 
 
+@pytest.mark.parametrize("processes", [0, 1], ids=["here", "helper-process"])
 async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
-    db: AsyncSession,
+    db: AsyncSession, processes: int
 ) -> None:
-    """The rescore reads and writes driver values and splices pre-encoded fit reasons: every
-    stored column must still be what `score()` gives from the log, a recycled lead counting
-    only what came after its recycle."""
+    """The rescore reads and writes driver values, splices pre-encoded fit reasons and, on
+    large events, scores in a helper process: every stored column must still be what
+    `score()` gives from the log, a recycled lead counting only what came after its
+    recycle."""
     event = await make_event(db)
     acme, globex = await make_exhibitor(db, event), await make_exhibitor(db, event)
     sheet = await make_resource(db, acme, title="Pricing sheet", stage="decision")
@@ -256,6 +258,8 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
     rules = Ruleset().model_dump()
     rules["half_life_days"] = 10
     rules["engagement"]["info_request"]["points"] = 20
+    rules["mql_cells"] = [f"{g}{t}" for g in "ABCD" for t in "1234"]  # every lead but F
+    inquiries = set((await db.execute(select(Lead.id).where(Lead.stage == "inquiry"))).scalars())
     await save_rules(
         db,
         event=event,
@@ -263,10 +267,24 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
         overrides={acme.id: ExhibitorOverride(territory=["DE"], resource_points={sheet.id: 4})},
         actor=None,
     )
-    progress = await rescore_event(db, event=event, now=now)
+    batches: list[int] = []
+
+    async def after(progress: RescoreProgress) -> None:
+        batches.append(progress.done)
+
+    progress = await rescore_event(
+        db, event=event, now=now, processes=processes, batch_size=1, after_batch=after
+    )
+    assert batches == [3, 6, 9]  # in order, one registration's leads at a time
     for stale in [o for o in db.identity_map.values() if isinstance(o, Lead)]:
         db.expire(stale)  # as a new request would read them
     leads = (await db.execute(select(Lead).order_by(Lead.id))).scalars().all()
+    promoted = {lead.id for lead in leads if lead.id in inquiries and lead.grade != "F"}
+    assert promoted
+    assert all(lead.stage == "mql" for lead in leads if lead.id in promoted)
+    assert (progress.activities, progress.promoted) == (21, len(promoted))
+    transitions = (await db.execute(select(LeadTransition.lead_id))).scalars().all()
+    assert promoted <= set(transitions)
     assert progress.done == len(leads) == 9
     current = await current_rules(db, event)
     logged = (await db.execute(select(Activity))).scalars().all()
