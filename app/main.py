@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +20,7 @@ from app.auth.csrf import CsrfCookieMiddleware
 from app.config import Settings, load_settings
 from app.db import checkpointer, make_engine, make_sessionmaker
 from app.errors import install_error_handlers
+from app.gc_tuning import tune_gc
 from app.integrations.worker import start_in_app as start_worker
 from app.integrations.worker import stop_in_app as stop_worker
 from app.logging import configure_logging
@@ -61,32 +61,6 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-_tuned = False
-GC_THRESHOLDS = (50_000, 10, 10)
-"""The collector's thresholds once the app has started (Python's default is (700, 10, 10)).
-
-Open websockets keep many objects alive, and each visit allocates a few hundred more that
-live a second or so. With the default first threshold those survive a dozen young
-collections, are promoted, and bring on a full collection every few seconds: 0.4-0.6 s with
-2,000 open sockets on this project's 2-core test machine, the p99 of a booth arrival. With
-50,000, a visit's objects are freed by reference counting before a young collection looks
-at them, and none reaches the old generation (bench/ws_fanout.py presence: no collection at
-all in 7 s of 40 visits a second; join p99 58 ms instead of 130-900 ms). Memory held by
-unreachable cycles stays bounded by the threshold's 50,000 objects.
-"""
-
-
-def _tune_gc() -> None:
-    """Once per process, after startup: move what startup built (modules, routes, mappers:
-    about 200,000 objects) out of the collector's way (`gc.freeze`) and set GC_THRESHOLDS."""
-    global _tuned
-    if not _tuned:
-        _tuned = True
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
@@ -108,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sessionmaker = make_sessionmaker(engine)
             await start_realtime(app, settings)
             await start_worker(app, settings)
-            _tune_gc()
+            tune_gc()
             yield
         finally:
             await stop_worker(app)

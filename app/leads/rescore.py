@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.db import utcnow
 from app.db_driver import Timestamps
 from app.events.models import Event
+from app.gc_tuning import tune_gc
 from app.leads import outbox, repository, rescore_queries
 from app.leads.facts import ActivityFact, Profile, Score, to_us
 from app.leads.models import EVENT_SCOPE
@@ -227,6 +228,9 @@ def _start_helper(
 ) -> None:
     global _helper  # one scorer per helper process, for the whole rescore
     _helper = _Scorer(rules, overrides, now, driver)
+    # Each batch allocates some 100,000 objects that live until it is scored: with Python's
+    # default thresholds they are promoted, and full collections walk them again and again.
+    tune_gc()
 
 
 def _score_in_helper(leads: Rows, acts: Rows) -> Scored:
