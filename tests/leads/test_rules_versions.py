@@ -211,7 +211,7 @@ async def test_activity_after_a_rescore_rebuilds_the_stub_state_to_the_full_reco
         assert lead.cell == full.cell
 
 
-@pytest.mark.parametrize("processes", [0, 1], ids=["here", "helper-process"])
+@pytest.mark.parametrize("processes", [0, 2], ids=["here", "helper-processes"])
 async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
     db: AsyncSession, processes: int
 ) -> None:
