@@ -35,6 +35,48 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def tree_rss_mib(pid: int | None = None) -> float:
+    """Resident memory now of a process and its children (Linux /proc), in MiB."""
+    pid = pid or os.getpid()
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo.extend(int(child) for child in fh.read().split())
+        except (OSError, StopIteration, ValueError):
+            continue  # gone meanwhile
+    return round(total / 1024, 1)
+
+
+class TreePeak:
+    """Samples `tree_rss_mib` every `every` seconds while its `async with` block runs."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every, self.peak = every, 0.0
+        self._task: Any = None
+
+    async def _sample(self) -> None:
+        import asyncio
+
+        while True:
+            self.peak = max(self.peak, tree_rss_mib())
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> TreePeak:
+        import asyncio
+
+        self._task = asyncio.create_task(self._sample())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.peak = max(self.peak, tree_rss_mib())
+        self._task.cancel()
+
+
 def peak_child_rss_mib() -> float:
     """Peak resident memory of the largest child process that has ended (helper processes),
     in MiB; 0 without children."""

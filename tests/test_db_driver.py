@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import UTCDateTime
 from app.db_driver import DriverStatement, Timestamps
 from app.leads.models import LeadEvent
-from app.leads.service import record
-from tests.factories import make_event, make_exhibitor, make_registration
+from tests.factories import make_event, make_lead, make_registration
 
 _EVENTS = cast(Table, LeadEvent.__table__)
 INSTANTS = [
@@ -25,17 +24,7 @@ INSTANTS = [
 
 async def _a_lead_id(db: AsyncSession) -> int:
     event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    reg = await make_registration(db, event)
-    result = await record(
-        db,
-        event=event,
-        registration=reg,
-        type="booth.visit",
-        exhibitor_id=acme.id,
-        idempotency_key="v",
-    )
-    return result.leads[0].id
+    return (await make_lead(db, event, await make_registration(db, event))).id
 
 
 async def test_values_go_in_the_callers_order_whatever_the_sql_order(db: AsyncSession) -> None:

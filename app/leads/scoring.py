@@ -36,6 +36,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import orjson
 
@@ -70,8 +71,30 @@ class Fit:
     encoded: orjson.Fragment | None = field(default=None, compare=False, repr=False)
 
 
+_shared: dict[object, Any] = {}
+"""Fit reasons, and their JSON, shared by every Fit that has them: a rescore keeps up to
+100,000 fits (FitCache), which made of their own copies held some 200 MiB."""
+
+
 def _fit_reason(rule: str, points: float, text: str) -> Contribution:
-    return Contribution(rule, points, f"{_fmt(points)} {text}", (), "fit")
+    key = (rule, points, text)
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) > 20_000:
+            _shared.clear()
+        found = _shared[key] = Contribution(rule, points, f"{_fmt(points)} {text}", (), "fit")
+    return cast(Contribution, found)
+
+
+def _encoded(reasons: tuple[Contribution, ...]) -> orjson.Fragment | None:
+    if not reasons:
+        return None
+    found = _shared.get(reasons)
+    if found is None:
+        if len(_shared) > 20_000:
+            _shared.clear()
+        found = _shared[reasons] = orjson.Fragment(orjson.dumps(reasons)[1:-1])
+    return cast(orjson.Fragment, found)
 
 
 def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) -> Fit:
@@ -117,8 +140,8 @@ def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) ->
     elif outside and GRADE_ORDER.index(grade) < GRADE_ORDER.index(f.outside_territory_max_grade):
         grade = f.outside_territory_max_grade
     reasons.sort(key=lambda r: (-r.points, r.rule))
-    encoded = orjson.Fragment(orjson.dumps(reasons)[1:-1]) if reasons else None
-    return Fit(total, grade, gate, outside, tuple(reasons), encoded)
+    shared = tuple(reasons)
+    return Fit(total, grade, gate, outside, shared, _encoded(shared))
 
 
 class FitCache:

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.booths.models import Exhibitor
 from app.db import utcnow
+from app.events.models import Event, Registration
 from app.leads import rescore_queries
 from app.leads.errors import InvalidRules
 from app.leads.models import Activity, Lead, LeadEvent, LeadTransition
@@ -127,7 +129,11 @@ async def test_rescore_applies_the_new_rules_to_every_lead(
     assert sum(e.type == "lead.mql_reached" for e in events) == 4
 
 
-async def test_recording_after_a_rules_change_rebuilds_the_lead_once(db: AsyncSession) -> None:
+async def _visit_then_new_rules(
+    db: AsyncSession, visit_points: float
+) -> tuple[Event, Exhibitor, Registration]:
+    """One attendee's booth visit scored under the defaults, then rules where a visit is
+    worth `visit_points` saved as version 1."""
     event = await make_event(db)
     acme = await make_exhibitor(db, event)
     reg = await make_registration(db, event)
@@ -140,10 +146,15 @@ async def test_recording_after_a_rules_change_rebuilds_the_lead_once(db: AsyncSe
         idempotency_key="a",
     )
     rules = Ruleset().model_dump()
-    rules["engagement"]["visit"]["points"] = 10
+    rules["engagement"]["visit"]["points"] = visit_points
     await save_rules(
         db, event=event, ruleset=Ruleset.model_validate(rules), overrides={}, actor=None
     )
+    return event, acme, reg
+
+
+async def test_recording_after_a_rules_change_rebuilds_the_lead_once(db: AsyncSession) -> None:
+    event, acme, reg = await _visit_then_new_rules(db, 10)
     result = await record(
         db,
         event=event,
@@ -333,22 +344,7 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
 async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession) -> None:
     """An activity recorded while the rescore runs is folded by the recorder; the rescore's
     write for that lead, computed from an older read, must not overwrite it."""
-    event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    reg = await make_registration(db, event)
-    await record(
-        db,
-        event=event,
-        registration=reg,
-        type="booth.visit",
-        exhibitor_id=acme.id,
-        idempotency_key="v",
-    )
-    rules = Ruleset().model_dump()
-    rules["engagement"]["visit"]["points"] = 9
-    await save_rules(
-        db, event=event, ruleset=Ruleset.model_validate(rules), overrides={}, actor=None
-    )
+    event, _, reg = await _visit_then_new_rules(db, 9)
     later = utcnow() + dt.timedelta(minutes=5)
     touched: list[int] = []
 
