@@ -75,6 +75,11 @@ PROCESS_THRESHOLD = 20_000
 """From this many leads (and with a second CPU) batches are scored in helper processes while
 this one reads the next batch and writes the last: the scoring is pure Python, half of a
 rescore's CPU, and processes of their own run it on the other cores."""
+HELPER_BATCH = 1000
+"""Registrations per batch when helpers score: three batches are in flight at once (one per
+helper, one being read), each held raw, copied to tuples, pickled and scored."""
+HELPER_FITS = 30_000
+"""Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPERS = 2
 """Helper processes by default (fewer on a machine with fewer CPUs). Two beat one by about
 10% on this project's 2-core machine, on SQLite and PostgreSQL alike (200k activities,
@@ -105,14 +110,16 @@ async def rescore_event(
     dialect = db.get_bind().dialect
     setup = (rules, overrides, now or utcnow(), f"{dialect.name}+{dialect.driver}")
     source: Reader = reader if reader is not None else db
-    ranges = [
-        (ids[start], ids[min(start + batch_size, len(ids)) - 1])
-        for start in range(0, len(ids), batch_size)
-    ]
     if processes is None:
         cpus = os.cpu_count() or 1
         processes = min(HELPERS, cpus) if progress.total >= PROCESS_THRESHOLD and cpus > 1 else 0
     progress.processes = processes
+    if processes:
+        batch_size = min(batch_size, HELPER_BATCH)
+    ranges = [
+        (ids[start], ids[min(start + batch_size, len(ids)) - 1])
+        for start in range(0, len(ids), batch_size)
+    ]
     if not processes:
         scorer = _Scorer(*setup)
 
@@ -232,7 +239,7 @@ def _start_helper(
     rules: CurrentRules, overrides: dict[int, ExhibitorOverride], now: dt.datetime, driver: str
 ) -> None:
     global _helper  # one scorer per helper process, for the whole rescore
-    _helper = _Scorer(rules, overrides, now, driver)
+    _helper = _Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
     # Each batch allocates some 100,000 objects that live until it is scored: with Python's
     # default thresholds they are promoted, and full collections walk them again and again.
     tune_gc()
@@ -252,11 +259,12 @@ class _Scorer:
         overrides: dict[int, ExhibitorOverride],
         now: dt.datetime,
         driver: str,
+        fits: int = 100_000,
     ) -> None:
         self.rules, self.overrides, self.now = rules, overrides, now
         # Driver values of the engine's dialect (named, so a helper process can load it).
         self.times = Timestamps.of(make_url(f"{driver}://").get_dialect()())
-        self.fits = FitCache(rules.ruleset)
+        self.fits = FitCache(rules.ruleset, limit=fits)
         self.note = f"rules v{rules.version}"
 
     def batch(self, leads: Rows, acts: Rows) -> Scored:

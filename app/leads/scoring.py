@@ -147,8 +147,8 @@ def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) ->
 class FitCache:
     """`fit` under one ruleset, shared by the profiles that give the same result."""
 
-    def __init__(self, rules: Ruleset) -> None:
-        self.rules = rules
+    def __init__(self, rules: Ruleset, limit: int = 100_000) -> None:
+        self.rules, self.limit = rules, limit
         self._fits: dict[tuple[object, ...], Fit] = {}
 
     def get(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
@@ -171,7 +171,7 @@ class FitCache:
         )
         found = self._fits.get(key)
         if found is None:
-            if len(self._fits) > 100_000:
+            if len(self._fits) >= self.limit:
                 self._fits.clear()
             found = self._fits[key] = fit(profile, rules, override)
         return found
