@@ -41,10 +41,11 @@ class DriverStatement:
 
     def __init__(self, statement: ClauseElement, params: Sequence[str]) -> None:
         self.statement, self.params = statement, tuple(params)
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str, str], _Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._compiled.get(dialect.name)
+        key = _key(dialect)
+        found = self._compiled.get(key)
         if found is None:
             compiled = cast(SQLCompiler, self.statement.compile(dialect=dialect))
             if compiled.positional:
@@ -58,7 +59,7 @@ class DriverStatement:
                 found = _Compiled(compiled.string, order, None)
             else:
                 found = _Compiled(compiled.string, None, self.params)
-            self._compiled[dialect.name] = found
+            self._compiled[key] = found
         return found
 
     def _driver_params(self, compiled: _Compiled, row: Sequence[Any]) -> Any:
@@ -86,6 +87,11 @@ class DriverStatement:
         await conn.exec_driver_sql(compiled.sql, params)
 
 
+def _key(dialect: Dialect) -> tuple[str, str, str]:
+    # Two drivers of one database may differ in parameter style and in driver values.
+    return (dialect.name, dialect.driver, dialect.paramstyle)
+
+
 async def _connection(source: Source) -> AsyncConnection:
     return await source.connection() if isinstance(source, AsyncSession) else source
 
@@ -93,13 +99,13 @@ async def _connection(source: Source) -> AsyncConnection:
 class Timestamps:
     """UTC timestamps to and from one dialect's driver values."""
 
-    _known: dict[str, Timestamps] = {}
+    _known: dict[tuple[str, str, str], Timestamps] = {}
 
     @classmethod
     def of(cls, dialect: Dialect) -> Timestamps:
-        found = cls._known.get(dialect.name)
+        found = cls._known.get(_key(dialect))
         if found is None:
-            found = cls._known[dialect.name] = cls(dialect)
+            found = cls._known[_key(dialect)] = cls(dialect)
         return found
 
     def __init__(self, dialect: Dialect) -> None:

@@ -111,7 +111,12 @@ async def rescore_event(
     setup = (rules, overrides, now or utcnow(), f"{dialect.name}+{dialect.driver}")
     source: Reader = reader if reader is not None else db
     if processes is None:
-        cpus = os.cpu_count() or 1
+        # The CPUs this process may run on (a container's share), where the OS says.
+        cpus = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
         processes = min(HELPERS, cpus) if progress.total >= PROCESS_THRESHOLD and cpus > 1 else 0
     progress.processes = processes
     if processes:
@@ -126,7 +131,7 @@ async def rescore_event(
         async def here(leads: Rows, acts: Rows) -> Scored:
             return scorer.batch(leads, acts)
 
-        await _run(db, source, event, ranges, here, 1, progress, after_batch)
+        await _run(db, source, event, ranges, here, 1, progress, after_batch, setup[2])
         return progress
     pool = ProcessPoolExecutor(
         processes, mp_context=get_context("spawn"), initializer=_start_helper, initargs=setup
@@ -141,7 +146,7 @@ async def rescore_event(
 
     try:
         # One more batch in flight than helpers: this process reads the next one meanwhile.
-        await _run(db, source, event, ranges, there, processes + 1, progress, after_batch)
+        await _run(db, source, event, ranges, there, processes + 1, progress, after_batch, setup[2])
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return progress
@@ -159,30 +164,31 @@ async def _run(
     depth: int,
     progress: RescoreProgress,
     after_batch: AfterBatch | None,
+    now: dt.datetime,
 ) -> None:
     """Read each range, score it (up to `depth` batches in flight) and write the scored
     batches in order, each write overlapping the next read and scoring."""
-    scoring: deque[asyncio.Future[Scored]] = deque()
-    writing: asyncio.Future[int] | None = None
+    scoring: deque[tuple[tuple[int, int], asyncio.Future[Scored]]] = deque()
+    writing: asyncio.Future[tuple[int, int]] | None = None
 
-    async def store(scored: Scored) -> None:
+    async def written() -> None:
+        nonlocal writing
+        if writing is not None:
+            done, promoted = await writing
+            writing = None
+            progress.done += done
+            progress.promoted += promoted
+            if after_batch is not None:
+                await after_batch(progress)
+
+    async def store(span: tuple[int, int], scored: Scored) -> None:
         nonlocal writing
         progress.activities += scored.activities
-        progress.promoted += scored.promoted
-        if writing is not None:
-            progress.done += await writing
-            writing = None
-            if after_batch is not None:
-                await after_batch(progress)
-        writing = asyncio.ensure_future(
-            _write(db, scored.updates, scored.transitions, scored.events)
-        )
+        await written()
+        writing = asyncio.ensure_future(_write(db, event.id, span, now, scored))
         if source is db:
             # One connection: the write must finish before the next read.
-            progress.done += await writing
-            writing = None
-            if after_batch is not None:
-                await after_batch(progress)
+            await written()
 
     try:
         for first, last in ranges:
@@ -192,20 +198,18 @@ async def _run(
                 if leads
                 else []
             )
-            scoring.append(asyncio.ensure_future(score(leads, acts)))
+            scoring.append(((first, last), asyncio.ensure_future(score(leads, acts))))
             if len(scoring) >= depth:
-                await store(await scoring.popleft())
+                span, scored = scoring.popleft()
+                await store(span, await scored)
         while scoring:
-            await store(await scoring.popleft())
-        if writing is not None:
-            progress.done += await writing
-            writing = None
-            if after_batch is not None:
-                await after_batch(progress)
+            span, scored = scoring.popleft()
+            await store(span, await scored)
+        await written()
     finally:
         # A read, a scoring or a write failed: let what is in flight end before the caller
         # rolls back, and keep the first error.
-        pending: list[asyncio.Future[Any]] = [*scoring]
+        pending: list[asyncio.Future[Any]] = [scored for _, scored in scoring]
         if writing is not None:
             pending.append(writing)
         if pending:
@@ -213,15 +217,21 @@ async def _run(
 
 
 async def _write(
-    db: AsyncSession,
-    updates: list[tuple[Any, ...]],
-    transitions: list[dict[str, Any]],
-    events: list[dict[str, Any] | None],
-) -> int:
-    await rescore_queries.update_leads(db, updates)
+    db: AsyncSession, event_id: int, span: tuple[int, int], now: dt.datetime, scored: Scored
+) -> tuple[int, int]:
+    """Write a scored batch → (leads done, leads promoted to MQL)."""
+    await rescore_queries.update_leads(db, scored.updates)
+    transitions, events = scored.transitions, scored.events
+    if transitions or any(e is not None for e in events):
+        # A lead the update skipped (changed since it was read: its recorder has scored it
+        # and told of any promotion) gets neither our transition nor our events.
+        skipped = await rescore_queries.not_written(db, event_id, *span, now)
+        if skipped:
+            transitions = [t for t in transitions if t["lead_id"] not in skipped]
+            events = [e for e in events if e is not None and e["lead_id"] not in skipped]
     await repository.insert_transitions(db, transitions)
     await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
-    return len(updates)
+    return len(scored.updates), len(transitions)
 
 
 class Scored(NamedTuple):
@@ -229,7 +239,6 @@ class Scored(NamedTuple):
     transitions: list[dict[str, Any]]  # the MQL promotions
     events: list[dict[str, Any] | None]  # `lead.updated` where the cell or buying stage moved
     activities: int
-    promoted: int
 
 
 _helper: _Scorer | None = None
@@ -363,7 +372,7 @@ class _Scorer:
             before = tuple(lead[14:18])
             if before != after:
                 events.append(outbox.for_change(lead_id, before, after, now))
-        return Scored(updates, transitions, events, len(acts), len(transitions))
+        return Scored(updates, transitions, events, len(acts))
 
 
 def _score(

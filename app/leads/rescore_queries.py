@@ -3,6 +3,7 @@ the driver's level (`app.db_driver`): no ORM objects and no per-value processing
 
 from __future__ import annotations
 
+import datetime as dt
 from operator import itemgetter
 from typing import Any, cast
 
@@ -110,6 +111,24 @@ async def update_leads(db: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
 
 
 _ID = UPDATE_PARAMS.index("id")
+
+
+async def not_written(
+    db: AsyncSession, event_id: int, first: int, last: int, written_at: dt.datetime
+) -> set[int]:
+    """Leads of registrations first..last that the rescore's update (stamped `written_at`)
+    skipped because they changed since it read them."""
+    return set(
+        (
+            await db.execute(
+                select(Lead.id).where(
+                    Lead.event_id == event_id,
+                    Lead.registration_id.between(first, last),
+                    Lead.updated_at != written_at,
+                )
+            )
+        ).scalars()
+    )
 
 
 async def count_leads(db: AsyncSession, event_id: int) -> int:

@@ -130,10 +130,10 @@ async def test_rescore_applies_the_new_rules_to_every_lead(
 
 
 async def _visit_then_new_rules(
-    db: AsyncSession, visit_points: float
+    db: AsyncSession, visit_points: float, mql_cells: list[str] | None = None
 ) -> tuple[Event, Exhibitor, Registration]:
     """One attendee's booth visit scored under the defaults, then rules where a visit is
-    worth `visit_points` saved as version 1."""
+    worth `visit_points` (and `mql_cells`, if given, are MQLs) saved as version 1."""
     event = await make_event(db)
     acme = await make_exhibitor(db, event)
     reg = await make_registration(db, event)
@@ -147,6 +147,8 @@ async def _visit_then_new_rules(
     )
     rules = Ruleset().model_dump()
     rules["engagement"]["visit"]["points"] = visit_points
+    if mql_cells is not None:
+        rules["mql_cells"] = mql_cells
     await save_rules(
         db, event=event, ruleset=Ruleset.model_validate(rules), overrides={}, actor=None
     )
@@ -344,7 +346,9 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
 async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession) -> None:
     """An activity recorded while the rescore runs is folded by the recorder; the rescore's
     write for that lead, computed from an older read, must not overwrite it."""
-    event, _, reg = await _visit_then_new_rules(db, 9)
+    every_cell = [f"{g}{t}" for g in "ABCD" for t in "1234"]  # both leads become MQLs
+    event, _, reg = await _visit_then_new_rules(db, 9, every_cell)
+    seen = (await db.execute(select(func.max(LeadEvent.id)))).scalar_one()
     later = utcnow() + dt.timedelta(minutes=5)
     touched: list[int] = []
 
@@ -381,3 +385,13 @@ async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession)
     )
     assert acme_lead.rules_version == 1
     assert acme_lead.engagement == pytest.approx(9, abs=1e-3)
+    # Only the lead the rescore wrote is promoted, and only its change is told of: the
+    # skipped one's recorder has the say on it.
+    assert (event_lead.stage, acme_lead.stage) == ("inquiry", "mql")
+    moved = (await db.execute(select(LeadTransition.lead_id, LeadTransition.to_stage))).all()
+    assert [tuple(m) for m in moved] == [(acme_lead.id, "mql")]
+    told = (
+        await db.execute(select(LeadEvent.lead_id, LeadEvent.type).where(LeadEvent.id > seen))
+    ).all()
+    assert {lead_id for lead_id, _ in told} == {acme_lead.id}
+    assert progress.promoted == 1
