@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
 from app.events.models import Event, Registration, RoleName
+from app.leads import rescore
 from app.leads.models import Activity
 from app.leads.service import record
 from app.leads.tasks import wait_for_jobs
@@ -98,9 +100,14 @@ async def test_batch_is_for_organizers_and_at_most_1000(
     assert too_many.json()["error"]["fields"][0]["field"] == "items"
 
 
+@pytest.mark.parametrize("helpers", [False, True], ids=["here", "helper-processes"])
 async def test_scoring_put_validates_versions_and_rescores(
-    db: AsyncSession, client: httpx.AsyncClient
+    db: AsyncSession, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, helpers: bool
 ) -> None:
+    if helpers:
+        # The background job as on a large event: helper processes score while the job's
+        # own connection reads the log and its session writes.
+        monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
     event = await make_event(db)
     acme = await make_exhibitor(db, event)
     reg = await make_registration(db, event)
