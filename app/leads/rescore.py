@@ -222,13 +222,13 @@ async def _write(
     """Write a scored batch → (leads done, leads promoted to MQL)."""
     await rescore_queries.update_leads(db, scored.updates)
     transitions, events = scored.transitions, scored.events
-    if transitions or any(e is not None for e in events):
+    if transitions or events:
         # A lead the update skipped (changed since it was read: its recorder has scored it
         # and told of any promotion) gets neither our transition nor our events.
         skipped = await rescore_queries.not_written(db, event_id, *span, now)
         if skipped:
             transitions = [t for t in transitions if t["lead_id"] not in skipped]
-            events = [e for e in events if e is not None and e["lead_id"] not in skipped]
+            events = [e for e in events if e["lead_id"] not in skipped]
     await repository.insert_transitions(db, transitions)
     await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
     return len(scored.updates), len(transitions)
@@ -237,7 +237,7 @@ async def _write(
 class Scored(NamedTuple):
     updates: list[tuple[Any, ...]]  # driver values in UPDATE_PARAMS order
     transitions: list[dict[str, Any]]  # the MQL promotions
-    events: list[dict[str, Any] | None]  # `lead.updated` where the cell or buying stage moved
+    events: list[dict[str, Any]]  # `lead.updated` where the cell or buying stage moved
     activities: int
 
 
@@ -312,7 +312,7 @@ class _Scorer:
         now_value = to_driver(now)
         updates: list[tuple[Any, ...]] = []
         transitions: list[dict[str, Any]] = []
-        events: list[dict[str, Any] | None] = []
+        events: list[dict[str, Any]] = []
         split: dict[int, dict[int | None, list[tuple[ActivityFact, int]]]] = {}
         for lead in leads:
             (lead_id, registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
