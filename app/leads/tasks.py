@@ -18,7 +18,7 @@ from app.db import utcnow
 from app.events.models import Event
 from app.leads import rescore_queries
 from app.leads.models import RulesVersion
-from app.leads.rescore import RescoreProgress, rescore_event
+from app.leads.rescore import READER_OPTIONS, RescoreProgress, rescore_event
 
 log = structlog.get_logger()
 _running: set[asyncio.Task[None]] = set()
@@ -83,14 +83,15 @@ async def run_rescore(
             await db.commit()
 
         try:
-            # The log is read on a connection of its own (on SQLite a DEFERRED snapshot) so
-            # the session's write lock is held only while a batch is written.
+            # The log is read on a connection of its own (on SQLite a DEFERRED snapshot, read
+            # on the loop's thread: READER_OPTIONS) so the session's write lock is held only
+            # while a batch is written.
             async with AsyncExitStack() as stack:
                 reader = None
                 if isinstance(db.bind, AsyncEngine):
                     reader = await (
                         await stack.enter_async_context(db.bind.connect())
-                    ).execution_options(sqlite_begin="DEFERRED")
+                    ).execution_options(**READER_OPTIONS)
                 progress = await rescore_event(
                     db, event=event, batch_size=batch_size, after_batch=_after, reader=reader
                 )

@@ -226,12 +226,13 @@ async def test_activity_after_a_rescore_rebuilds_the_stub_state_to_the_full_reco
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["here", "helper-processes"])
 async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
-    db: AsyncSession, processes: int
+    db: AsyncSession, processes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The rescore reads and writes driver values, splices pre-encoded fit reasons and, on
     large events, scores in a helper process: every stored column must still be what
     `score()` gives from the log, a recycled lead counting only what came after its
-    recycle."""
+    recycle. Its writes go in chunks (two leads each here): none may be left out."""
+    monkeypatch.setattr(rescore_queries, "UPDATE_CHUNK", 2)
     event = await make_event(db)
     acme, globex = await make_exhibitor(db, event), await make_exhibitor(db, event)
     sheet = await make_resource(db, acme, title="Pricing sheet", stage="decision")
