@@ -45,7 +45,14 @@ from sqlalchemy import case, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from bench.results_io import TreePeak, peak_child_rss_mib, peak_rss_mib, save
+from bench.results_io import (
+    BusyLoop,
+    LoopLag,
+    TreePeak,
+    peak_child_rss_mib,
+    peak_rss_mib,
+    save,
+)
 
 SLUG = "bench-expo"
 EXHIBITORS = 30
@@ -426,9 +433,11 @@ def _row(world: World, item: Item, reg_id: int) -> dict[str, Any]:
 # -- rescore and the reference ----------------------------------------------------------------
 
 
-async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) -> dict[str, Any]:
+async def rescore(
+    sessionmaker: async_sessionmaker[AsyncSession], world: World, busy_loop: float = 0.0
+) -> dict[str, Any]:
     from app.events.models import Event
-    from app.leads.rescore import RescoreProgress, rescore_event
+    from app.leads.rescore import READER_OPTIONS, RescoreProgress, rescore_event
     from app.leads.rules import Ruleset
     from app.leads.versions import save_rules
 
@@ -452,8 +461,8 @@ async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) 
         # As the leads.rescore job does: the log is read on a connection of its own (on
         # SQLite a DEFERRED snapshot) while the session writes.
         async with sessionmaker.kw["bind"].connect() as conn:
-            reader = await conn.execution_options(sqlite_begin="DEFERRED")
-            async with TreePeak() as memory:
+            reader = await conn.execution_options(**READER_OPTIONS)
+            async with TreePeak() as memory, LoopLag() as lag, BusyLoop(busy_loop):
                 progress = await rescore_event(db, event=event, after_batch=commit, reader=reader)
         await db.commit()
         seconds = time.perf_counter() - started
@@ -464,6 +473,12 @@ async def rescore(sessionmaker: async_sessionmaker[AsyncSession], world: World) 
         "rescore_helper_processes": progress.processes,
         # This process and its helpers together, sampled every 0.2 s during the rescore.
         "rescore_peak_rss_mib_with_helpers": memory.peak,
+        # How late a 5 ms ticker on the event loop woke during the rescore: what a request
+        # served by the same worker waited at worst, and at the 99th percentile.
+        "rescore_loop_lag_max_ms": lag.max_ms,
+        "rescore_loop_lag_p99_ms": lag.p99_ms,
+        # The share of the loop a simulated serving load kept busy meanwhile (--busy-loop).
+        "rescore_busy_loop": busy_loop,
     }
 
 
@@ -557,7 +572,7 @@ async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[s
     # it is copied back, and timing only after the rescore gave 3.2 to 10.9 s on one day.
     async with sessionmaker() as db:
         before = [await reference(db, world.event_id) for _ in range(2)]
-    figures = await rescore(sessionmaker, world)
+    figures = await rescore(sessionmaker, world, args.busy_loop)
     print(f"(c) rescore: {figures['rescore_seconds']} s", flush=True)
     async with sessionmaker() as db:
         after = [await reference(db, world.event_id) for _ in range(2)]
@@ -620,6 +635,12 @@ def main() -> None:
         help="activities recorded one per transaction, --concurrency transactions at once",
     )
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--busy-loop",
+        type=float,
+        default=0.0,
+        help="keep the event loop this busy (0 to 1) during the rescore, as serving would",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--name", default="leads_ingest", help="results file prefix")
     parser.add_argument(
@@ -630,6 +651,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.sample_one > args.activities:
         parser.error("--sample-one cannot exceed --activities")
+    if not 0 <= args.busy_loop <= 1:
+        parser.error("--busy-loop is a share of the time, from 0 to 1")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     figures = asyncio.run(run(args))
     name = f"{args.name}_{figures['database']}"

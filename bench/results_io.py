@@ -77,6 +77,75 @@ class TreePeak:
         self._task.cancel()
 
 
+class LoopLag:
+    """How late a ticker that sleeps `every` seconds wakes while its `async with` block runs:
+    the time the event loop was held up (by a statement run on its thread, say), as a
+    worker's requests and sockets would wait. `max_ms` and `p99_ms` once the block ends."""
+
+    def __init__(self, every: float = 0.005) -> None:
+        self.every = every
+        self.lags: list[float] = []
+        self._task: Any = None
+
+    async def _tick(self) -> None:
+        import asyncio
+        import time
+
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.every)
+            self.lags.append(time.perf_counter() - started - self.every)
+
+    async def __aenter__(self) -> LoopLag:
+        import asyncio
+
+        self._task = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._task.cancel()
+
+    @property
+    def max_ms(self) -> float:
+        return round(max(self.lags, default=0.0) * 1000, 1)
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.lags)
+        return round(ordered[int(len(ordered) * 0.99)] * 1000, 1) if ordered else 0.0
+
+
+class BusyLoop:
+    """Keeps the event loop busy `fraction` of the time (0 < fraction <= 1) while its `async
+    with` block runs, in slices of about 1 ms of Python, as a worker serving requests is."""
+
+    def __init__(self, fraction: float) -> None:
+        self.fraction = fraction
+        self._task: Any = None
+
+    async def _spin(self) -> None:
+        import asyncio
+        import time
+
+        pause = 0.001 * (1 - self.fraction) / self.fraction
+        while True:
+            until = time.perf_counter() + 0.001
+            while time.perf_counter() < until:
+                pass
+            await asyncio.sleep(pause)
+
+    async def __aenter__(self) -> BusyLoop:
+        import asyncio
+
+        if self.fraction > 0:
+            self._task = asyncio.create_task(self._spin())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 def peak_child_rss_mib() -> float:
     """Peak resident memory of the largest child process that has ended (helper processes),
     in MiB; 0 without children."""
