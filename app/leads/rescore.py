@@ -2,11 +2,14 @@
 
 Registrations are taken in batches by id; per batch two selects fetch the leads with their
 profiles and the activities (ordered by registration, on the event-registration index), the
-scores are computed in memory and the leads written back with one executemany whose JSON is
-encoded with orjson. The write of one batch runs while the next batch is read and scored.
-No ORM objects in the loop, and no per-value processing: the statements run at the driver's
-level (`app.db_driver`), timestamps converted only where scoring reads them; fit is computed
-once per distinct profile.
+scores are computed in memory and the leads written back with executemanys whose JSON is
+encoded with orjson. No ORM objects in the loop, and no per-value processing: the statements
+run at the driver's level (`app.db_driver`), timestamps converted only where scoring reads
+them; fit is computed once per distinct profile.
+
+On a large event helper processes do it all: each reads a batch, scores it and writes it in
+a transaction of its own, while this process, often an app worker serving requests, only
+hands out ranges and counts progress (its event loop is held up a few ms at most).
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.util import Finalize
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.db import utcnow
+from app.db import make_engine, make_sessionmaker, utcnow
 from app.db_driver import Timestamps
 from app.events.models import Event
 from app.gc_tuning import tune_gc
@@ -80,12 +84,14 @@ the loop half busy a rescore of 200,000 activities took 13.2 s instead of 11.6 s
 fully busy it had not finished after 10 minutes (34 s inline)."""
 
 PROCESS_THRESHOLD = 20_000
-"""From this many leads (and with a second CPU) batches are scored in helper processes while
-this one reads the next batch and writes the last: the scoring is pure Python, half of a
-rescore's CPU, and processes of their own run it on the other cores."""
-HELPER_BATCH = 1000
-"""Registrations per batch when helpers score: three batches are in flight at once (one per
-helper, one being read), each held raw, copied to tuples, pickled and scored."""
+"""From this many leads (and with a second CPU) helper processes read, score and write the
+batches: the work is pure Python and SQL, and done here it would hold up the worker's event
+loop (by 100 to 150 ms at a time with the log read here and only the scoring in helpers,
+measured on 200,000 activities)."""
+HELPER_BATCH = 2000
+"""Registrations per helper batch. Each helper holds the one it works on (the next waits as a
+range); against 1,000, 2,000 took a 200,000-activity rescore from 10.5-11.9 s to 8.9 s on
+SQLite and 10.6 to 9.6 s on PostgreSQL; 4,000 gained 10% more for 15% more memory."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -93,8 +99,8 @@ HELPER_NICENESS = 10
 the OS serves their requests first and the rescore takes what is left."""
 HELPERS = 2
 """Helper processes by default (fewer on a machine with fewer CPUs). Two beat one by about
-10% on this project's 2-core machine, on SQLite and PostgreSQL alike (200k activities,
-105k leads: 8.1-9.7 s against 10.1-11.0 s); more would take cores from serving."""
+10% on this project's 2-core machine (when helpers only scored), on SQLite and PostgreSQL (200k
+activities, 105k leads: 8.1-9.7 s against 10.1-11.0 s); more would take cores from serving."""
 
 
 async def rescore_event(
@@ -111,16 +117,18 @@ async def rescore_event(
 
     `reader`, a connection of its own (on SQLite a DEFERRED one), reads the log so the
     session's write transaction is only open for the writes; without it the session reads.
-    `processes`: helper processes that score (0: score here; None: up to HELPERS from
-    PROCESS_THRESHOLD leads on a machine with two CPUs or more).
+    `processes`: helper processes that read, score and write batches each in a transaction of
+    its own (0: all here; None: up to HELPERS from PROCESS_THRESHOLD leads on a machine with
+    two CPUs or more, on a database other processes can open). With helpers this session
+    is committed once the rules are read: their transactions must see what it wrote and
+    must not wait for its write lock.
     """
     rules = await current_rules(db, event)
     overrides = await _overrides(db, event, rules)
     ids = await rescore_queries.registration_ids(db, event.id)
     progress = RescoreProgress(rules.version, await rescore_queries.count_leads(db, event.id))
-    dialect = db.get_bind().dialect
-    setup = (rules, overrides, now or utcnow(), f"{dialect.name}+{dialect.driver}")
-    source: Reader = reader if reader is not None else db
+    bind = db.get_bind()
+    dialect, url, now = bind.dialect, bind.engine.url, now or utcnow()
     if processes is None:
         # The CPUs this process may run on (a container's share), where the OS says.
         cpus = (
@@ -128,7 +136,8 @@ async def rescore_event(
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        processes = min(HELPERS, cpus) if progress.total >= PROCESS_THRESHOLD and cpus > 1 else 0
+        large = progress.total >= PROCESS_THRESHOLD and _shared(url)
+        processes = min(HELPERS, cpus) if large and cpus > 1 else 0
     progress.processes = processes
     if processes:
         batch_size = min(batch_size, HELPER_BATCH)
@@ -137,105 +146,79 @@ async def rescore_event(
         for start in range(0, len(ids), batch_size)
     ]
     if not processes:
-        scorer = _Scorer(*setup)
-
-        async def here(leads: Rows, acts: Rows) -> Scored:
-            return scorer.batch(leads, acts)
-
-        await _run(db, source, event, ranges, here, 1, progress, after_batch, setup[2])
+        scorer = _Scorer(rules, overrides, now, f"{dialect.name}+{dialect.driver}")
+        for span in ranges:
+            # On SQLite the reads, the writes and the commits run on the event loop's
+            # thread, some tens of ms each: the loop serves what waits between them.
+            await asyncio.sleep(0)
+            leads, acts = await _read(reader if reader is not None else db, event.id, span)
+            await asyncio.sleep(0)
+            done = await _write(db, event.id, span, now, scorer.batch(leads, acts))
+            await _account(progress, done, after_batch)
         return progress
+    await db.commit()
     pool = ProcessPoolExecutor(
-        processes, mp_context=get_context("spawn"), initializer=_start_helper, initargs=setup
+        processes,
+        mp_context=get_context("spawn"),
+        initializer=_start_helper,
+        initargs=(url.render_as_string(hide_password=False), rules, overrides, now),
     )
     loop = asyncio.get_running_loop()
-
-    async def there(leads: Rows, acts: Rows) -> Scored:
-        # Plain tuples cross the pipe (a Row pickles with its metadata).
-        return await loop.run_in_executor(
-            pool, _score_in_helper, [tuple(r) for r in leads], [tuple(r) for r in acts]
-        )
-
+    running: deque[asyncio.Future[Done]] = deque()
     try:
-        # One more batch in flight than helpers: this process reads the next one meanwhile.
-        await _run(db, source, event, ranges, there, processes + 1, progress, after_batch, setup[2])
+        for span in ranges:
+            # Two batches per helper: each finds the next one waiting when it is done.
+            running.append(loop.run_in_executor(pool, _batch_in_helper, event.id, span))
+            if len(running) >= 2 * processes:
+                await _account(progress, await running.popleft(), after_batch)
+        while running:
+            await _account(progress, await running.popleft(), after_batch)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        if running:  # a batch failed: let the others end before the caller goes on
+            await asyncio.gather(*running, return_exceptions=True)
     return progress
+
+
+def _shared(url: URL) -> bool:
+    """Whether other processes can open this database (not a SQLite database in memory)."""
+    if url.get_backend_name() != "sqlite":
+        return True
+    path = url.database or ""
+    return bool(path) and path != ":memory:" and "mode=memory" not in path
+
+
+class Done(NamedTuple):
+    leads: int
+    promoted: int  # leads that became MQLs
+    activities: int
+
+
+async def _account(progress: RescoreProgress, done: Done, after_batch: AfterBatch | None) -> None:
+    progress.done += done.leads
+    progress.promoted += done.promoted
+    progress.activities += done.activities
+    if after_batch is not None:
+        await after_batch(progress)
+        await asyncio.sleep(0)
 
 
 Rows = Sequence[Sequence[Any]]
 
 
-async def _run(
-    db: AsyncSession,
-    source: Reader,
-    event: Event,
-    ranges: list[tuple[int, int]],
-    score: Callable[[Rows, Rows], Awaitable[Scored]],
-    depth: int,
-    progress: RescoreProgress,
-    after_batch: AfterBatch | None,
-    now: dt.datetime,
-) -> None:
-    """Read each range, score it (up to `depth` batches in flight) and write the scored
-    batches in order, each write overlapping the next read and scoring."""
-    scoring: deque[tuple[tuple[int, int], asyncio.Future[Scored]]] = deque()
-    writing: asyncio.Future[tuple[int, int]] | None = None
-
-    async def written() -> None:
-        nonlocal writing
-        if writing is not None:
-            done, promoted = await writing
-            writing = None
-            progress.done += done
-            progress.promoted += promoted
-            if after_batch is not None:
-                await after_batch(progress)
-                await asyncio.sleep(0)
-
-    async def store(span: tuple[int, int], scored: Scored) -> None:
-        nonlocal writing
-        progress.activities += scored.activities
-        await written()
-        writing = asyncio.ensure_future(_write(db, event.id, span, now, scored))
-        if source is db:
-            # One connection: the write must finish before the next read.
-            await written()
-
-    try:
-        for first, last in ranges:
-            # On SQLite the reads, the writes and the commits run on the event loop's thread,
-            # some tens of ms each: the loop serves what waits between any two of them.
-            await asyncio.sleep(0)
-            leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event.id, first, last)
-            await asyncio.sleep(0)
-            acts = (
-                await rescore_queries.ACTIVITY_ROWS.all(source, event.id, first, last)
-                if leads
-                else []
-            )
-            scoring.append(((first, last), asyncio.ensure_future(score(leads, acts))))
-            if len(scoring) >= depth:
-                span, scored = scoring.popleft()
-                await store(span, await scored)
-        while scoring:
-            span, scored = scoring.popleft()
-            await store(span, await scored)
-        await written()
-    finally:
-        # A read, a scoring or a write failed: let what is in flight end before the caller
-        # rolls back, and keep the first error.
-        pending: list[asyncio.Future[Any]] = [scored for _, scored in scoring]
-        if writing is not None:
-            pending.append(writing)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[Rows, Rows]:
+    """The leads (with profiles) and the activities of registrations span[0]..span[1]."""
+    leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event_id, *span)
+    if not leads:
+        return leads, []
+    await asyncio.sleep(0)
+    return leads, await rescore_queries.ACTIVITY_ROWS.all(source, event_id, *span)
 
 
 async def _write(
     db: AsyncSession, event_id: int, span: tuple[int, int], now: dt.datetime, scored: Scored
-) -> tuple[int, int]:
-    """Write a scored batch → (leads done, leads promoted to MQL)."""
+) -> Done:
+    """Write a scored batch (not committed)."""
     await rescore_queries.update_leads(db, scored.updates)
     await asyncio.sleep(0)
     transitions, events = scored.transitions, scored.events
@@ -249,7 +232,7 @@ async def _write(
     await repository.insert_transitions(db, transitions)
     await asyncio.sleep(0)
     await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
-    return len(scored.updates), len(transitions)
+    return Done(len(scored.updates), len(transitions), scored.activities)
 
 
 class Scored(NamedTuple):
@@ -259,14 +242,54 @@ class Scored(NamedTuple):
     activities: int
 
 
-_helper: _Scorer | None = None
+class _Helper:
+    """A helper process's own event loop, engine and scorer, for the whole rescore."""
+
+    def __init__(
+        self,
+        url: str,
+        rules: CurrentRules,
+        overrides: dict[int, ExhibitorOverride],
+        now: dt.datetime,
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.engine = make_engine(url)
+        self.sessions = make_sessionmaker(self.engine)
+        dialect = self.engine.dialect
+        driver = f"{dialect.name}+{dialect.driver}"
+        self.scorer = _Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
+        self.now = now
+        # Multiprocessing runs these when the helper exits (it skips atexit): the
+        # connections close cleanly.
+        Finalize(self, self.close, exitpriority=10)
+
+    def batch(self, event_id: int, span: tuple[int, int]) -> Done:
+        return self.loop.run_until_complete(self._batch(event_id, span))
+
+    async def _batch(self, event_id: int, span: tuple[int, int]) -> Done:
+        async with self.engine.connect() as conn:  # a snapshot, closed before the write
+            leads, acts = await _read(
+                await conn.execution_options(**READER_OPTIONS), event_id, span
+            )
+        scored = self.scorer.batch(leads, acts)
+        async with self.sessions() as db:
+            done = await _write(db, event_id, span, self.now, scored)
+            await db.commit()
+        return done
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.engine.dispose())
+        self.loop.close()
+
+
+_helper: _Helper | None = None
 
 
 def _start_helper(
-    rules: CurrentRules, overrides: dict[int, ExhibitorOverride], now: dt.datetime, driver: str
+    url: str, rules: CurrentRules, overrides: dict[int, ExhibitorOverride], now: dt.datetime
 ) -> None:
-    global _helper  # one scorer per helper process, for the whole rescore
-    _helper = _Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
+    global _helper  # one per helper process, for the whole rescore
+    _helper = _Helper(url, rules, overrides, now)
     # Each batch allocates some 100,000 objects that live until it is scored: with Python's
     # default thresholds they are promoted, and full collections walk them again and again.
     tune_gc()
@@ -274,9 +297,9 @@ def _start_helper(
         os.nice(HELPER_NICENESS)
 
 
-def _score_in_helper(leads: Rows, acts: Rows) -> Scored:
+def _batch_in_helper(event_id: int, span: tuple[int, int]) -> Done:
     assert _helper is not None  # noqa: S101  # set by the pool's initializer
-    return _helper.batch(leads, acts)
+    return _helper.batch(event_id, span)
 
 
 class _Scorer:
