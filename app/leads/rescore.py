@@ -18,11 +18,12 @@ import asyncio
 import datetime as dt
 import os
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.util import Finalize
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -92,6 +93,13 @@ HELPER_BATCH = 2000
 """Registrations per helper batch. Each helper holds the one it works on (the next waits as a
 range); against 1,000, 2,000 took a 200,000-activity rescore from 10.5-11.9 s to 8.9 s on
 SQLite and 10.6 to 9.6 s on PostgreSQL; 4,000 gained 10% more for 15% more memory."""
+IN_PROCESS_BATCH = 200
+"""Registrations per batch when this process scores (small events): a batch is scored on
+the event loop's thread, a few hundred leads at about 50 µs each."""
+WRITE_CHUNK = 1000
+"""Leads per write: one executemany, the MQL transitions and outbox events of those leads and,
+in a helper, one commit. On SQLite a thousand scattered leads take 15 to 40 ms, and the
+database's write lock, which attendees' recorded actions wait for, is held no longer."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -125,10 +133,9 @@ async def rescore_event(
     """
     rules = await current_rules(db, event)
     overrides = await _overrides(db, event, rules)
-    ids = await rescore_queries.registration_ids(db, event.id)
     progress = RescoreProgress(rules.version, await rescore_queries.count_leads(db, event.id))
     bind = db.get_bind()
-    dialect, url, now = bind.dialect, bind.engine.url, now or utcnow()
+    dialect, url, now, event_id = bind.dialect, bind.engine.url, now or utcnow(), event.id
     if processes is None:
         # The CPUs this process may run on (a container's share), where the OS says.
         cpus = (
@@ -139,21 +146,20 @@ async def rescore_event(
         large = progress.total >= PROCESS_THRESHOLD and _shared(url)
         processes = min(HELPERS, cpus) if large and cpus > 1 else 0
     progress.processes = processes
-    if processes:
-        batch_size = min(batch_size, HELPER_BATCH)
-    ranges = [
-        (ids[start], ids[min(start + batch_size, len(ids)) - 1])
-        for start in range(0, len(ids), batch_size)
-    ]
+    batch_size = min(batch_size, HELPER_BATCH if processes else IN_PROCESS_BATCH)
+    ranges = await rescore_queries.registration_ranges(db, event.id, batch_size)
     if not processes:
         scorer = _Scorer(rules, overrides, now, f"{dialect.name}+{dialect.driver}")
         for span in ranges:
             # On SQLite the reads, the writes and the commits run on the event loop's
             # thread, some tens of ms each: the loop serves what waits between them.
             await asyncio.sleep(0)
-            leads, acts = await _read(reader if reader is not None else db, event.id, span)
+            leads, acts = await _read(reader if reader is not None else db, event_id, span)
             await asyncio.sleep(0)
-            done = await _write(db, event.id, span, now, scorer.batch(leads, acts))
+            done = Done(0, 0, 0)
+            for part in _parts(scorer.batch(leads, acts)):
+                done = done.plus(await _write(db, now, part))
+                await asyncio.sleep(0)
             await _account(progress, done, after_batch)
         return progress
     await db.commit()
@@ -168,7 +174,7 @@ async def rescore_event(
     try:
         for span in ranges:
             # Two batches per helper: each finds the next one waiting when it is done.
-            running.append(loop.run_in_executor(pool, _batch_in_helper, event.id, span))
+            running.append(loop.run_in_executor(pool, _batch_in_helper, event_id, span))
             if len(running) >= 2 * processes:
                 await _account(progress, await running.popleft(), after_batch)
         while running:
@@ -185,13 +191,17 @@ def _shared(url: URL) -> bool:
     if url.get_backend_name() != "sqlite":
         return True
     path = url.database or ""
-    return bool(path) and path != ":memory:" and "mode=memory" not in path
+    in_memory = ":memory:" in path or "mode=memory" in path or url.query.get("mode") == "memory"
+    return bool(path) and not in_memory
 
 
 class Done(NamedTuple):
     leads: int
     promoted: int  # leads that became MQLs
     activities: int
+
+    def plus(self, other: Done) -> Done:
+        return Done(*(a + b for a, b in zip(self, other, strict=True)))
 
 
 async def _account(progress: RescoreProgress, done: Done, after_batch: AfterBatch | None) -> None:
@@ -215,22 +225,34 @@ async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[R
     return leads, await rescore_queries.ACTIVITY_ROWS.all(source, event_id, *span)
 
 
-async def _write(
-    db: AsyncSession, event_id: int, span: tuple[int, int], now: dt.datetime, scored: Scored
-) -> Done:
-    """Write a scored batch (not committed)."""
+def _parts(scored: Scored) -> Iterator[Scored]:
+    """A scored batch in parts of WRITE_CHUNK leads (in id order), each with its leads'
+    transitions and events; the first counts the batch's activities."""
+    updates = sorted(scored.updates, key=itemgetter(rescore_queries.ID))
+    for start in range(0, len(updates), WRITE_CHUNK):
+        part = updates[start : start + WRITE_CHUNK]
+        ids = {row[rescore_queries.ID] for row in part}
+        yield Scored(
+            part,
+            [t for t in scored.transitions if t["lead_id"] in ids],
+            [e for e in scored.events if e["lead_id"] in ids],
+            scored.activities if start == 0 else 0,
+        )
+
+
+async def _write(db: AsyncSession, now: dt.datetime, scored: Scored) -> Done:
+    """Write a part of a scored batch (not committed)."""
     await rescore_queries.update_leads(db, scored.updates)
-    await asyncio.sleep(0)
     transitions, events = scored.transitions, scored.events
     if transitions or events:
         # A lead the update skipped (changed since it was read: its recorder has scored it
         # and told of any promotion) gets neither our transition nor our events.
-        skipped = await rescore_queries.not_written(db, event_id, *span, now)
+        ids = [row[rescore_queries.ID] for row in scored.updates]
+        skipped = await rescore_queries.not_written(db, ids, now)
         if skipped:
             transitions = [t for t in transitions if t["lead_id"] not in skipped]
             events = [e for e in events if e["lead_id"] not in skipped]
     await repository.insert_transitions(db, transitions)
-    await asyncio.sleep(0)
     await outbox.emit(db, events)  # `lead.updated` where the cell or buying stage moved
     return Done(len(scored.updates), len(transitions), scored.activities)
 
@@ -253,33 +275,37 @@ class _Helper:
         now: dt.datetime,
     ) -> None:
         self.loop = asyncio.new_event_loop()
-        self.engine = make_engine(url)
+        # On SQLite: no checkpoint at COMMIT (the app's Checkpointer copies the log back and
+        # keeps its size in check), and every statement in aiosqlite's thread: this loop has
+        # nothing else to serve, and inline statements would be logged as holding it up.
+        self.engine = make_engine(url, checkpoints=True).execution_options(sqlite_inline=False)
         self.sessions = make_sessionmaker(self.engine)
         dialect = self.engine.dialect
         driver = f"{dialect.name}+{dialect.driver}"
         self.scorer = _Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
         self.now = now
-        # Multiprocessing runs these when the helper exits (it skips atexit): the
-        # connections close cleanly.
+        # Run by multiprocessing when the helper exits normally: the connections close
+        # cleanly.
         Finalize(self, self.close, exitpriority=10)
 
     def batch(self, event_id: int, span: tuple[int, int]) -> Done:
         return self.loop.run_until_complete(self._batch(event_id, span))
 
     async def _batch(self, event_id: int, span: tuple[int, int]) -> Done:
-        async with self.engine.connect() as conn:  # a snapshot, closed before the write
-            leads, acts = await _read(
-                await conn.execution_options(**READER_OPTIONS), event_id, span
-            )
-        scored = self.scorer.batch(leads, acts)
-        async with self.sessions() as db:
-            done = await _write(db, event_id, span, self.now, scored)
-            await db.commit()
+        async with self.engine.connect() as conn:  # a snapshot, closed before the writes
+            snapshot = await conn.execution_options(sqlite_begin="DEFERRED")
+            leads, acts = await _read(snapshot, event_id, span)
+        done = Done(0, 0, 0)
+        for part in _parts(self.scorer.batch(leads, acts)):
+            async with self.sessions() as db:
+                done = done.plus(await _write(db, self.now, part))
+                await db.commit()
         return done
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.engine.dispose())
-        self.loop.close()
+        if not self.loop.is_closed():
+            self.loop.run_until_complete(self.engine.dispose())
+            self.loop.close()
 
 
 _helper: _Helper | None = None

@@ -3,7 +3,6 @@ the driver's level (`app.db_driver`): no ORM objects and no per-value processing
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from operator import itemgetter
 from typing import Any, cast
@@ -14,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    or_,
     select,
     update,
 )
@@ -25,16 +25,32 @@ from app.leads.models import Activity, Lead, RulesVersion
 from app.leads.repository import FACT_COLUMNS, SCORE_COLUMNS
 
 
-async def registration_ids(db: AsyncSession, event_id: int) -> list[int]:
-    return list(
-        (
-            await db.execute(
-                select(Registration.id)
-                .where(Registration.event_id == event_id)
-                .order_by(Registration.id)
-            )
-        ).scalars()
+async def registration_ranges(db: AsyncSession, event_id: int, size: int) -> list[tuple[int, int]]:
+    """The event's registrations in batches of `size` by id, as (first id, last id) ranges
+    (a range may span other events' ids: every query also filters by event). The database
+    numbers the rows and returns each batch's first and the very last: a few dozen rows, not
+    one per registration, for the event loop to take."""
+    numbered = (
+        select(
+            Registration.id,
+            func.row_number().over(order_by=Registration.id).label("n"),
+            func.count().over().label("total"),
+        )
+        .where(Registration.event_id == event_id)
+        .subquery()
     )
+    rows = (
+        await db.execute(
+            select(numbered.c.id, numbered.c.n, numbered.c.total)
+            .where(or_((numbered.c.n - 1) % size == 0, numbered.c.n == numbered.c.total))
+            .order_by(numbered.c.id)
+        )
+    ).all()
+    if not rows:
+        return []
+    starts = [row.id for row in rows if (row.n - 1) % size == 0]
+    ends = [following - 1 for following in starts[1:]] + [rows[-1].id]
+    return list(zip(starts, ends, strict=True))
 
 
 _LEADS = cast(Table, Lead.__table__)
@@ -101,39 +117,25 @@ LEAD_UPDATE = DriverStatement(
 )
 
 
-UPDATE_CHUNK = 1000
-"""Leads per executemany. On SQLite the statements run on the event loop's thread, and a
-thousand scattered leads take 15 to 40 ms: between chunks the loop serves what waits."""
-
-
 async def update_leads(db: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
-    """Executemanys of driver values in UPDATE_PARAMS order (JSON as encoded text)."""
+    """One executemany of driver values in UPDATE_PARAMS order (JSON as encoded text)."""
     # In id order: the rows read by registration sit all over the table, and walking it in
     # order touches each page once (on SQLite 2.6x faster for 150k scattered leads); on
     # PostgreSQL the locks are taken in one order too.
-    rows.sort(key=itemgetter(_ID))
-    for start in range(0, len(rows), UPDATE_CHUNK):
-        if start:
-            await asyncio.sleep(0)
-        await LEAD_UPDATE.many(db, rows[start : start + UPDATE_CHUNK])
+    rows.sort(key=itemgetter(ID))
+    await LEAD_UPDATE.many(db, rows)
 
 
-_ID = UPDATE_PARAMS.index("id")
+ID = UPDATE_PARAMS.index("id")
 
 
-async def not_written(
-    db: AsyncSession, event_id: int, first: int, last: int, written_at: dt.datetime
-) -> set[int]:
-    """Leads of registrations first..last that the rescore's update (stamped `written_at`)
-    skipped because they changed since it read them."""
+async def not_written(db: AsyncSession, lead_ids: list[int], written_at: dt.datetime) -> set[int]:
+    """Of `lead_ids`, those the rescore's update (stamped `written_at`) skipped because they
+    changed since it read them."""
     return set(
         (
             await db.execute(
-                select(Lead.id).where(
-                    Lead.event_id == event_id,
-                    Lead.registration_id.between(first, last),
-                    Lead.updated_at != written_at,
-                )
+                select(Lead.id).where(Lead.id.in_(lead_ids), Lead.updated_at != written_at)
             )
         ).scalars()
     )

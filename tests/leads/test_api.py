@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -104,10 +108,20 @@ async def test_batch_is_for_organizers_and_at_most_1000(
 async def test_scoring_put_validates_versions_and_rescores(
     db: AsyncSession, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, helpers: bool
 ) -> None:
+    pools: list[int] = []
     if helpers:
-        # The background job as on a large event: helper processes score while the job's
-        # own connection reads the log and its session writes.
+        # The background job as on a large event: helper processes read, score and write
+        # the batches while the job only counts progress.
+        if len(os.sched_getaffinity(0)) < 2:
+            pytest.skip("helper processes need a second CPU")
         monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
+
+        class Recorded(ProcessPoolExecutor):
+            def __init__(self, processes: int, **options: Any) -> None:
+                pools.append(processes)
+                super().__init__(processes, **options)
+
+        monkeypatch.setattr(rescore, "ProcessPoolExecutor", Recorded)
     event = await make_event(db)
     acme = await make_exhibitor(db, event)
     reg = await make_registration(db, event)
@@ -181,6 +195,7 @@ async def test_scoring_put_validates_versions_and_rescores(
         (None, 1, 7, "A"),
         (acme.id, 1, 7, "C"),
     ]
+    assert pools == ([rescore.HELPERS] if helpers else [])
 
 
 async def test_lead_access_organizers_all_staff_own_consenting_attendees_none(

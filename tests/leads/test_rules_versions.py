@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.booths.models import Exhibitor
 from app.db import utcnow
 from app.events.models import Event, Registration
-from app.leads import rescore_queries
+from app.leads import rescore, rescore_queries
 from app.leads.errors import InvalidRules
 from app.leads.models import Activity, Lead, LeadEvent, LeadTransition
 from app.leads.rescore import RescoreProgress, rescore_event
@@ -232,7 +232,7 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
     large events, scores in a helper process: every stored column must still be what
     `score()` gives from the log, a recycled lead counting only what came after its
     recycle. Its writes go in chunks (two leads each here): none may be left out."""
-    monkeypatch.setattr(rescore_queries, "UPDATE_CHUNK", 2)
+    monkeypatch.setattr(rescore, "WRITE_CHUNK", 2)
     event = await make_event(db)
     acme, globex = await make_exhibitor(db, event), await make_exhibitor(db, event)
     sheet = await make_resource(db, acme, title="Pricing sheet", stage="decision")
@@ -344,9 +344,11 @@ async def test_rescore_stores_what_a_full_recompute_gives_for_every_lead(
     assert {lead.cell for lead in leads} != {"F"}
 
 
-async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession) -> None:
+@pytest.mark.parametrize("via", ["here", "helper"])
+async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession, via: str) -> None:
     """An activity recorded while the rescore runs is folded by the recorder; the rescore's
-    write for that lead, computed from an older read, must not overwrite it."""
+    write for that lead, computed from an older read, must not overwrite it. In this process
+    and in a helper's (which reads and writes in transactions of its own)."""
     every_cell = [f"{g}{t}" for g in "ABCD" for t in "1234"]  # both leads become MQLs
     event, _, reg = await _visit_then_new_rules(db, 9, every_cell)
     seen = (await db.execute(select(func.max(LeadEvent.id)))).scalar_one()
@@ -366,16 +368,32 @@ async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession)
             .where(Lead.registration_id == reg.id, Lead.exhibitor_id.is_(None))
             .values(updated_at=later, engagement=33.0)
         )
+        if via == "helper":
+            await db.commit()  # another transaction than the helper's, as a recorder's
         touched.append(len(rows))
         return rows
 
     rescore_queries.LEADS_WITH_PROFILES.all = read_then_change  # type: ignore[method-assign]
     try:
-        progress = await rescore_event(db, event=event, after_batch=touch)
+        if via == "here":
+            progress = await rescore_event(db, event=event, after_batch=touch)
+            done, promoted = progress.done, progress.promoted
+        else:
+            # A helper's batch, run on this loop (a helper process runs the same on its own).
+            await db.commit()
+            rules = await current_rules(db, event)
+            url = db.get_bind().engine.url.render_as_string(hide_password=False)
+            overrides = await rescore._overrides(db, event, rules)
+            helper = rescore._Helper(url, rules, overrides, utcnow())
+            try:
+                done, promoted, _ = await helper._batch(event.id, (reg.id, reg.id))
+            finally:
+                await helper.engine.dispose()
+                helper.loop.close()
     finally:
         del rescore_queries.LEADS_WITH_PROFILES.all
     assert touched == [2]
-    assert progress.done == 2
+    assert done == 2
     for stale in [o for o in db.identity_map.values() if isinstance(o, Lead)]:
         db.expire(stale)
     event_lead, acme_lead = (await db.execute(select(Lead).order_by(Lead.scope))).scalars().all()
@@ -395,4 +413,4 @@ async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession)
         await db.execute(select(LeadEvent.lead_id, LeadEvent.type).where(LeadEvent.id > seen))
     ).all()
     assert {lead_id for lead_id, _ in told} == {acme_lead.id}
-    assert progress.promoted == 1
+    assert promoted == 1
