@@ -77,6 +77,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # When the write-ahead log starts over, its file is cut back to this size (without it the
+    # file keeps the largest size it ever reached).
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cursor.close()
 
 
@@ -112,7 +115,6 @@ def _sqlite_do_begin(dbapi_connection: PoolProxiedConnection) -> None:
 def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # a Checkpointer does it (app/db_sqlite.py)
-    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cursor.close()
 
 
