@@ -41,6 +41,7 @@ from app.leads.rules import ExhibitorOverride, Ruleset
 from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, stage_of
 from app.leads.state import TOP_REASONS, stub
 from app.leads.versions import CurrentRules, current_rules, effective_override
+from app.logging import configure_logging
 
 # Only the recycle instant is stored: the lead's next activity rebuilds the state from the
 # log (one read), so the pass neither encodes nor writes a million states.
@@ -99,7 +100,10 @@ the event loop's thread, a few hundred leads at about 50 µs each."""
 WRITE_CHUNK = 1000
 """Leads per write: one executemany, the MQL transitions and outbox events of those leads and,
 in a helper, one commit. On SQLite a thousand scattered leads take 15 to 40 ms, and the
-database's write lock, which attendees' recorded actions wait for, is held no longer."""
+database's write lock, which attendees' recorded actions wait for, is held no longer. A
+commit per batch was faster (200,000 activities: 8.5 s against 9.7-11.2 s), but writes made
+meanwhile by the app waited twice as long on average, and on a million activities a batch
+of 21,000 leads would hold the lock for over half a second."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -275,12 +279,12 @@ class _Helper:
         now: dt.datetime,
     ) -> None:
         self.loop = asyncio.new_event_loop()
-        # On SQLite every statement runs in aiosqlite's thread (this loop has nothing else to
-        # serve, and inline statements would be logged as holding it up), and a COMMIT that
-        # finds the log past 1,000 pages copies it back (SQLite's own checkpoint): left to
-        # the app's Checkpointer, which the helpers' writes outpace, the log of a million-
-        # activity rescore grew to 1.7 GB.
-        self.engine = make_engine(url).execution_options(sqlite_inline=False)
+        # On SQLite the statements run on this loop's thread, which serves nothing else (in
+        # aiosqlite's thread a 200,000-activity rescore took 11.0-11.6 s instead of 9.2 s),
+        # and a COMMIT that finds the log past 1,000 pages copies it back (SQLite's own
+        # checkpoint): left to the app's Checkpointer, which the helpers' writes outpace,
+        # the log of a million-activity rescore grew to 1.7 GB.
+        self.engine = make_engine(url)
         self.sessions = make_sessionmaker(self.engine)
         dialect = self.engine.dialect
         driver = f"{dialect.name}+{dialect.driver}"
@@ -295,7 +299,7 @@ class _Helper:
 
     async def _batch(self, event_id: int, span: tuple[int, int]) -> Done:
         async with self.engine.connect() as conn:  # a snapshot, closed before the writes
-            snapshot = await conn.execution_options(sqlite_begin="DEFERRED")
+            snapshot = await conn.execution_options(**READER_OPTIONS)
             leads, acts = await _read(snapshot, event_id, span)
         done = Done(0, 0, 0)
         for part in _parts(self.scorer.batch(leads, acts)):
@@ -318,6 +322,9 @@ def _start_helper(
 ) -> None:
     global _helper  # one per helper process, for the whole rescore
     _helper = _Helper(url, rules, overrides, now)
+    # Errors reach the app process as the batch's exception; the statements' "slow inline"
+    # warnings would be noise here, where no request waits for the loop.
+    configure_logging(level="ERROR")
     # Each batch allocates some 100,000 objects that live until it is scored: with Python's
     # default thresholds they are promoted, and full collections walk them again and again.
     tune_gc()
