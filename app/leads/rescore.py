@@ -184,8 +184,10 @@ async def rescore_event(
         while running:
             await _account(progress, await running.popleft(), after_batch)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        if running:  # a batch failed: let the others end before the caller goes on
+        # Batches not started are dropped (a batch failed); those running end, and the
+        # helpers exit, before the caller goes on.
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+        if running:
             await asyncio.gather(*running, return_exceptions=True)
     return progress
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
@@ -346,3 +347,46 @@ async def test_transitions_calls_and_notes_over_the_api(
     assert [n["body"] for n in detail["notes"]] == ["Wants a demo in May"]
     assert [a["type"] for a in detail["timeline"]] == ["call.logged", "meeting.request"]
     assert detail["calls"][0]["activity_id"] == detail["timeline"][0]["id"]
+
+
+async def test_a_failing_helper_batch_fails_the_rescore_visibly(
+    db: AsyncSession,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+) -> None:
+    """A batch that fails in a helper process (here a lead whose stored recycle time cannot be
+    read) ends the job with its error on the scoring page's progress, not a silent stop, and
+    leaves no helper process behind."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's timestamp column cannot hold an unreadable value")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("helper processes need a second CPU")
+    monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    reg = await make_registration(db, event)
+    await record(
+        db,
+        event=event,
+        registration=reg,
+        type="booth.visit",
+        exhibitor_id=acme.id,
+        idempotency_key="v",
+    )
+    await db.execute(
+        text("UPDATE leads SET reset_at = 'not a time' WHERE exhibitor_id = :id"),
+        {"id": acme.id},
+    )
+    headers = await _bearer(db, event, RoleName.organizer)
+    await db.commit()
+    url = f"/api/events/{event.slug}/scoring"
+    rules = (await client.get(url, headers=headers)).json()["rules"]
+    rules["engagement"]["visit"]["points"] = 7
+    response = await client.put(url, json={"rules": rules}, headers=headers)
+    assert response.status_code == 200
+    await wait_for_jobs()
+    progress = (await client.get(url, headers=headers)).json()["rescore"]
+    assert "not a time" in progress["error"]
+    assert progress["finished_at"] is None
+    assert multiprocessing.active_children() == []
