@@ -300,3 +300,22 @@ async def make_slot(
     db.add(slot)
     await db.flush()
     return slot
+
+
+async def make_booth_visitor(db: AsyncSession) -> tuple[Event, Exhibitor, Registration]:
+    """An event with one exhibitor and one attendee who has visited its booth (recorded by
+    the lead engine: the attendee's event lead and exhibitor lead exist, scored)."""
+    from app.leads.service import record
+
+    event = await make_event(db)
+    exhibitor = await make_exhibitor(db, event)
+    registration = await make_registration(db, event)
+    await record(
+        db,
+        event=event,
+        registration=registration,
+        type="booth.visit",
+        exhibitor_id=exhibitor.id,
+        idempotency_key="visit",
+    )
+    return event, exhibitor, registration

@@ -22,6 +22,7 @@ from tests.factories import (
     grant,
     make_account,
     make_api_token,
+    make_booth_visitor,
     make_event,
     make_exhibitor,
     make_registration,
@@ -105,17 +106,20 @@ async def test_batch_is_for_organizers_and_at_most_1000(
     assert too_many.json()["error"]["fields"][0]["field"] == "items"
 
 
+def _with_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rescore job as on a large event: helper processes read, score and write."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("helper processes need a second CPU")
+    monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
+
+
 @pytest.mark.parametrize("helpers", [False, True], ids=["here", "helper-processes"])
 async def test_scoring_put_validates_versions_and_rescores(
     db: AsyncSession, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, helpers: bool
 ) -> None:
     pools: list[int] = []
     if helpers:
-        # The background job as on a large event: helper processes read, score and write
-        # the batches while the job only counts progress.
-        if len(os.sched_getaffinity(0)) < 2:
-            pytest.skip("helper processes need a second CPU")
-        monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
+        _with_helpers(monkeypatch)
 
         class Recorded(ProcessPoolExecutor):
             def __init__(self, processes: int, **options: Any) -> None:
@@ -123,17 +127,7 @@ async def test_scoring_put_validates_versions_and_rescores(
                 super().__init__(processes, **options)
 
         monkeypatch.setattr(rescore, "ProcessPoolExecutor", Recorded)
-    event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    reg = await make_registration(db, event)
-    await record(
-        db,
-        event=event,
-        registration=reg,
-        type="booth.visit",
-        exhibitor_id=acme.id,
-        idempotency_key="v",
-    )
+    event, acme, _ = await make_booth_visitor(db)
     headers = await _bearer(db, event, RoleName.organizer)
     await db.commit()
     url = f"/api/events/{event.slug}/scoring"
@@ -360,20 +354,8 @@ async def test_a_failing_helper_batch_fails_the_rescore_visibly(
     leaves no helper process behind."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's timestamp column cannot hold an unreadable value")
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("helper processes need a second CPU")
-    monkeypatch.setattr(rescore, "PROCESS_THRESHOLD", 0)
-    event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    reg = await make_registration(db, event)
-    await record(
-        db,
-        event=event,
-        registration=reg,
-        type="booth.visit",
-        exhibitor_id=acme.id,
-        idempotency_key="v",
-    )
+    _with_helpers(monkeypatch)
+    event, acme, _ = await make_booth_visitor(db)
     await db.execute(
         text("UPDATE leads SET reset_at = 'not a time' WHERE exhibitor_id = :id"),
         {"id": acme.id},

@@ -23,6 +23,7 @@ from app.leads.state import TOP_REASONS, is_full
 from app.leads.versions import current_rules, override_for, save_rules
 from tests.factories import (
     make_account,
+    make_booth_visitor,
     make_event,
     make_exhibitor,
     make_registration,
@@ -134,17 +135,7 @@ async def _visit_then_new_rules(
 ) -> tuple[Event, Exhibitor, Registration]:
     """One attendee's booth visit scored under the defaults, then rules where a visit is
     worth `visit_points` (and `mql_cells`, if given, are MQLs) saved as version 1."""
-    event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    reg = await make_registration(db, event)
-    await record(
-        db,
-        event=event,
-        registration=reg,
-        type="booth.visit",
-        exhibitor_id=acme.id,
-        idempotency_key="a",
-    )
+    event, acme, reg = await make_booth_visitor(db)
     rules = Ruleset().model_dump()
     rules["engagement"]["visit"]["points"] = visit_points
     if mql_cells is not None:
