@@ -41,8 +41,8 @@ from typing import Any, cast
 import orjson
 
 from app.events.vocab import BUDGETS, COMPANY_SIZES, COMPANY_TYPES, JOB_LEVELS, TIMEFRAMES
-from app.leads.facts import ActivityFact, Contribution, Profile, Score, from_us, to_us
-from app.leads.rules import EngagementRule, ExhibitorOverride, Ruleset
+from app.leads.facts import EPOCH, ActivityFact, Contribution, Profile, Score, from_us, to_us
+from app.leads.rules import EngagementRule, ExhibitorOverride, FitRules, Ruleset
 from app.leads.vocab import BUYING_STAGES, STAGE_RANK
 
 SIZES = list(COMPANY_SIZES)
@@ -99,42 +99,72 @@ def _encoded(reasons: tuple[Contribution, ...]) -> orjson.Fragment | None:
 
 def fit(profile: Profile, rules: Ruleset, override: ExhibitorOverride | None) -> Fit:
     f = rules.fit
-    reasons: list[Contribution] = []
+    ideal = tuple((override.ideal_company_sizes if override else None) or SIZES)
+    gate = _gate(profile, rules, override)
+    return _fit_of(
+        rules,
+        _profile_reasons(
+            f, profile.job_level, profile.company_type, profile.budget, profile.timeframe
+        ),
+        _size_reason(f, profile.company_size, ideal),
+        gate,
+        _outside(profile, override),
+    )
+
+
+def _profile_reasons(
+    f: FitRules, job_level: str, company_type: str, budget: str, timeframe: str
+) -> tuple[Contribution, ...]:
+    """The reasons of the profile's fields other than company size."""
+    reasons = []
     for rule, table, value in (
-        ("fit.job_level", f.job_level, profile.job_level),
-        ("fit.company_type", f.company_type, profile.company_type),
-        ("fit.budget", f.budget, profile.budget),
-        ("fit.timeframe", f.timeframe, profile.timeframe),
+        ("fit.job_level", f.job_level, job_level),
+        ("fit.company_type", f.company_type, company_type),
+        ("fit.budget", f.budget, budget),
+        ("fit.timeframe", f.timeframe, timeframe),
     ):
         points = table.get(value, 0.0)
         if points:
             what = rule.removeprefix("fit.").replace("_", " ")
             reasons.append(_fit_reason(rule, points, f"{what}: {LABELS[rule].get(value, value)}"))
-    ideal = (override.ideal_company_sizes if override else None) or SIZES
-    if profile.company_size in ideal:
-        size_points = f.size_ideal
-    elif profile.company_size in SIZES and any(
-        abs(SIZES.index(profile.company_size) - SIZES.index(s)) == 1 for s in ideal if s in SIZES
+    return tuple(reasons)
+
+
+def _size_reason(f: FitRules, size: str, ideal: tuple[str, ...]) -> Contribution | None:
+    """The company size's reason: `size_ideal` inside the ideal sizes, `size_adjacent` one
+    band away."""
+    if size in ideal:
+        points = f.size_ideal
+    elif size in SIZES and any(
+        abs(SIZES.index(size) - SIZES.index(s)) == 1 for s in ideal if s in SIZES
     ):
-        size_points = f.size_adjacent
+        points = f.size_adjacent
     else:
-        size_points = 0.0
-    if size_points:
-        reasons.append(
-            _fit_reason(
-                "fit.company_size",
-                size_points,
-                f"company size: {COMPANY_SIZES.get(profile.company_size, profile.company_size)}",
-            )
-        )
+        points = 0.0
+    if not points:
+        return None
+    return _fit_reason("fit.company_size", points, f"company size: {COMPANY_SIZES.get(size, size)}")
+
+
+def _outside(profile: Profile, override: ExhibitorOverride | None) -> bool:
+    territory = override.territory if override else None
+    return bool(territory) and profile.country.upper() not in (territory or [])
+
+
+def _fit_of(
+    rules: Ruleset,
+    found: tuple[Contribution, ...],
+    size: Contribution | None,
+    gate: str | None,
+    outside: bool,
+) -> Fit:
+    f = rules.fit
+    reasons = [*found, size] if size is not None else list(found)
     total = min(100.0, sum(r.points for r in reasons))
     grade = "D"
     for letter in "CBA":
         if total >= getattr(f.grades, letter):
             grade = letter
-    gate = _gate(profile, rules, override)
-    territory = override.territory if override else None
-    outside = bool(territory) and profile.country.upper() not in (territory or [])
     if gate is not None:
         grade = "F"
     elif outside and GRADE_ORDER.index(grade) < GRADE_ORDER.index(f.outside_territory_max_grade):
@@ -150,6 +180,11 @@ class FitCache:
     def __init__(self, rules: Ruleset, limit: int = 100_000) -> None:
         self.rules, self.limit = rules, limit
         self._fits: dict[tuple[object, ...], Fit] = {}
+        # The parts of a fit, so that a miss costs a few µs (a rescore misses often: some
+        # 50,000 combinations of profile fields, territory and ideal sizes).
+        self._profiles: dict[tuple[str, ...], tuple[Contribution, ...]] = {}
+        self._sizes: dict[tuple[str, tuple[str, ...]], Contribution | None] = {}
+        self._ideal: dict[int, tuple[ExhibitorOverride | None, tuple[str, ...]]] = {}
 
     def get(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
         # Fit reads the country only through the territory, the email only through the gate
@@ -157,23 +192,27 @@ class FitCache:
         # attendees share one computation.
         rules = self.rules
         gate = _gate(profile, rules, override)
-        territory = override.territory if override else None
-        outside = bool(territory) and profile.country.upper() not in (territory or [])
-        key = (
-            profile.job_level,
-            profile.company_type,
-            profile.company_size,
-            profile.budget,
-            profile.timeframe,
-            outside,
-            gate,
-            tuple(override.ideal_company_sizes or ()) if override else None,
-        )
+        outside = _outside(profile, override)
+        known = self._ideal.get(id(override))
+        if known is None or known[0] is not override:
+            ideal = tuple((override.ideal_company_sizes if override else None) or SIZES)
+            known = self._ideal[id(override)] = (override, ideal)
+        ideal = known[1]
+        fields = (profile.job_level, profile.company_type, profile.budget, profile.timeframe)
+        key = (*fields, profile.company_size, outside, gate, ideal)
         found = self._fits.get(key)
         if found is None:
             if len(self._fits) >= self.limit:
                 self._fits.clear()
-            found = self._fits[key] = fit(profile, rules, override)
+            reasons = self._profiles.get(fields)
+            if reasons is None:
+                reasons = self._profiles[fields] = _profile_reasons(rules.fit, *fields)
+            sized = (profile.company_size, ideal)
+            if sized in self._sizes:
+                size = self._sizes[sized]
+            else:
+                size = self._sizes[sized] = _size_reason(rules.fit, *sized)
+            found = self._fits[key] = _fit_of(rules, reasons, size, gate, outside)
         return found
 
 
@@ -229,18 +268,35 @@ def entry_for(
         points += override.resource_points.get(act.resource_id, 0.0)
     if not points:
         return None
-    return (to_us(act.at) if at_us is None else at_us, act.id, points, _key(rule, act), act.label)
+    at_us = to_us(act.at) if at_us is None else at_us
+    return (at_us, act.id, points, _key(rule, act, at_us), act.label)
 
 
-def _key(rule: EngagementRule, act: ActivityFact) -> str:
+_days: dict[int, str] = {}
+"""UTC days since the epoch → their ISO date, as booth-day keys write them."""
+
+
+def _day(at_us: int) -> str:
+    day = at_us // US_PER_DAY
+    found = _days.get(day)
+    if found is None:
+        if len(_days) > 10_000:
+            _days.clear()
+        found = _days[day] = (EPOCH + dt.timedelta(days=day)).date().isoformat()
+    return found
+
+
+def _key(rule: EngagementRule, act: ActivityFact, at_us: int) -> str:
     kind = "booth_day" if rule.day_cap is not None else rule.once_per
+    if kind is None:
+        return ""
     place = (
         f"b{act.booth_id}"
         if act.booth_id is not None
         else (f"x{act.exhibitor_id}" if act.exhibitor_id is not None else "-")
     )
     if kind == "booth_day":
-        return f"{place}:{act.at.astimezone(dt.UTC).date().isoformat()}"
+        return f"{place}:{_day(at_us)}"
     if kind == "booth":
         return place
     if kind == "resource":
@@ -252,6 +308,12 @@ def _key(rule: EngagementRule, act: ActivityFact) -> str:
 
 def count(rule: EngagementRule, entries: Iterable[Entry]) -> list[tuple[Entry, float]]:
     """Which of a rule's candidate occurrences count, and for how many points."""
+    if isinstance(entries, list) and len(entries) == 1:
+        # Most leads have one occurrence of a rule: what the steps below leave of it.
+        e = entries[0]
+        if rule.cap == 0 or (rule.day_cap is not None and rule.day_cap <= 0):
+            return []
+        return [(e, e[2] if rule.day_cap is None else min(e[2], rule.day_cap))]
     # Tuples compare by (at, id) first, and ids are unique: plain sorting is time order.
     ordered = sorted(entries)
     if rule.once_per is not None:
@@ -295,14 +357,24 @@ def finish(
     groups: dict[str, float] = dict.fromkeys(rules.groups, 0.0)
     totals: dict[tuple[str, str], float] = {}
     ids: dict[tuple[str, str], list[int]] = {}
-    for rule_id, rule in rules.engagement.items():
-        for entry, points in counted.get(rule_id, []):
+    exp = math.exp
+    engagement_rules = rules.engagement
+    # In rule order (the sums must not depend on the order the caller counted in); rules no
+    # longer in the ruleset count nothing.
+    order = _rule_order(rules)
+    for rule_id in sorted(counted.keys() & order.keys(), key=order.__getitem__):
+        group = engagement_rules[rule_id].group
+        for entry, points in counted[rule_id]:
             age = now_us - entry[0]
-            decayed = points * math.exp(rate * age) if age > 0 else points
-            groups[rule.group] += decayed
+            decayed = points * exp(rate * age) if age > 0 else points
+            groups[group] += decayed
             slot = (rule_id, entry[4])
-            totals[slot] = totals.get(slot, 0.0) + decayed
-            ids.setdefault(slot, []).append(entry[1])
+            if slot in totals:
+                totals[slot] += decayed
+                ids[slot].append(entry[1])
+            else:
+                totals[slot] = decayed
+                ids[slot] = [entry[1]]
     raw: list[tuple[float, str, str, list[int]]] = [
         (total, rule_id, title, ids[rule_id, title]) for (rule_id, title), total in totals.items()
     ]
@@ -314,14 +386,19 @@ def finish(
             total = cap
         engagement += total
     engagement = min(100.0, max(0.0, engagement))
-    raw.sort(key=lambda c: (-c[0], c[1], c[2]))
-    # Labels only for the reasons kept: rescoring a million activities labels few.
-    contributions = [
-        Contribution(
-            rule_id, points, _label(rules, rule_id, title, points, act_ids), tuple(act_ids)
-        )
-        for points, rule_id, title, act_ids in (raw if top is None else raw[:top])
-    ]
+    raw.sort(key=_reason_order)
+    # Labels only for the reasons kept: rescoring a million activities labels few, and most
+    # of those were written before (the same rule, title, rounded points and count).
+    labels = _labels(rules)
+    contributions = []
+    for points, rule_id, title, act_ids in raw if top is None else raw[:top]:
+        key = (rule_id, title, round(points, 1), len(act_ids))
+        label = labels.get(key)
+        if label is None:
+            if len(labels) > 20_000:
+                labels.clear()
+            label = labels[key] = _label(rules, rule_id, title, points, act_ids)
+        contributions.append(Contribution(rule_id, points, label, tuple(act_ids)))
     tier = 4
     for number, threshold in ((3, rules.tiers.t3), (2, rules.tiers.t2), (1, rules.tiers.t1)):
         if engagement >= threshold:
@@ -382,6 +459,28 @@ def score(
         now=now,
         top=top,
     )
+
+
+def _reason_order(reason: tuple[float, str, str, list[int]]) -> tuple[float, str, str]:
+    return (-reason[0], reason[1], reason[2])
+
+
+def _rule_order(rules: Ruleset) -> dict[str, int]:
+    """Each engagement rule's place in the ruleset."""
+    found: dict[str, int] | None = rules.__dict__.get("_rule_order")
+    if found is None:
+        found = rules.__dict__["_rule_order"] = {r: i for i, r in enumerate(rules.engagement)}
+    return found
+
+
+def _labels(rules: Ruleset) -> dict[tuple[str, str, float, int], str]:
+    """The labels written under a ruleset, by (rule, title, points to 0.1, occurrences)."""
+    # Kept in the instance dict, as Ruleset.rules_for keeps its index: parsed rulesets are
+    # cached objects, so requests under the same rules share it.
+    found: dict[tuple[str, str, float, int], str] | None = rules.__dict__.get("_labels")
+    if found is None:
+        found = rules.__dict__["_labels"] = {}
+    return found
 
 
 def _fmt(points: float) -> str:

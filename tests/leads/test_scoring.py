@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from pydantic import ValidationError
 
+from app.events.vocab import BUDGETS, COMPANY_SIZES, COMPANY_TYPES, JOB_LEVELS, TIMEFRAMES
 from app.leads.facts import ActivityFact
-from app.leads.rules import ExhibitorOverride, Ruleset
-from app.leads.scoring import score
+from app.leads.rules import EngagementRule, ExhibitorOverride, Ruleset
+from app.leads.scoring import FitCache, count, fit, score
 from tests.leads.helpers import NOW, act, profile
 
 RULES = Ruleset()
@@ -221,3 +224,61 @@ def test_bad_ruleset_names_the_field(patch: dict[str, object], field: str) -> No
         Ruleset.model_validate(patch)
     locs = [".".join(str(p) for p in e["loc"]) for e in info.value.errors()]
     assert any(loc.startswith(field) for loc in locs), locs
+
+
+def test_the_fit_cache_gives_what_fit_gives_for_every_profile() -> None:
+    """FitCache builds a fit from remembered parts (profile reasons, size reason): for every
+    combination of the vocabularies, under overrides that set ideal sizes, a territory and
+    competitor domains, it must equal `fit` itself, reasons and their order included."""
+    overrides = [
+        None,
+        ExhibitorOverride(ideal_company_sizes=["1-10", "11-50"], territory=["DE"]),
+        ExhibitorOverride(ideal_company_sizes=["5001+"], competitor_domains=["rival.example"]),
+    ]
+    cache = FitCache(RULES, limit=500)  # small: misses and clears happen along the way
+    checked = 0
+    for values in itertools.product(JOB_LEVELS, COMPANY_TYPES, COMPANY_SIZES, BUDGETS, TIMEFRAMES):
+        who = profile(
+            **dict(
+                zip(
+                    ("job_level", "company_type", "company_size", "budget", "timeframe"),
+                    values,
+                    strict=True,
+                )
+            ),
+            country="DE" if checked % 2 else "US",
+            email="a@rival.example" if checked % 7 == 0 else "a@example.com",
+        )
+        for override in overrides:
+            assert cache.get(who, override) == fit(who, RULES, override)
+            checked += 1
+    assert checked == 3 * 7 * 6 * 6 * 4 * 5
+
+
+@pytest.mark.parametrize(
+    ("cap", "day_cap", "once_per"),
+    [
+        (3, None, None),
+        (0, None, None),
+        (1, None, "booth"),
+        (None, 6.0, None),
+        (None, 0.0, None),
+        (None, 2.5, None),
+    ],
+)
+def test_one_occurrence_counts_as_the_general_rule_says(
+    cap: int | None, day_cap: float | None, once_per: str | None
+) -> None:
+    """`count` takes a short way for a rule's single occurrence; an iterator takes the long way."""
+    rule = EngagementRule(
+        type="booth.dwell",
+        points=1,
+        group="booth",
+        label="dwelt at {title}",
+        per_minute=True,
+        cap=cap,
+        day_cap=day_cap,
+        once_per=once_per,
+    )
+    entry = (1_000, 7, 4.0, "b1:2026-11-20", "Acme")
+    assert count(rule, [entry]) == count(rule, iter([entry]))
