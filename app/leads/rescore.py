@@ -1,9 +1,13 @@
 """Rescore every lead of an event under its current rules, in one pass over the log.
 
-Registrations are taken in batches by id; per batch two selects fetch the leads with their
-profiles and the activities (ordered by registration, on the event-registration index), the
-scores are computed in memory and the leads written back with executemanys whose JSON is
-encoded with orjson. No ORM objects in the loop, and no per-value processing: the statements
+Leads are taken in batches by id, the order they lie in the table; per batch two selects
+fetch the leads with their profiles and the activities each lead scores (found by
+registration on the event-registration index), the scores are computed in memory and the
+leads written back with executemanys whose JSON is encoded with orjson. Batches by id
+rewrite each page of the lead table once: taken by registration (until 2026-12-06), a
+thousand leads lay on about as many pages, and on SQLite the writes, which only one
+transaction at a time can make, took two thirds of a helper's time (200,000 activities:
+9.2 s, now 6.5 s). No ORM objects in the loop, and no per-value processing: the statements
 run at the driver's level (`app.db_driver`), timestamps converted only where scoring reads
 them; fit is computed once per distinct profile.
 
@@ -90,20 +94,18 @@ PROCESS_THRESHOLD = 20_000
 batches: the work is pure Python and SQL, and done here it would hold up the worker's event
 loop (by 100 to 150 ms at a time with the log read here and only the scoring in helpers,
 measured on 200,000 activities)."""
-HELPER_BATCH = 2000
-"""Registrations per helper batch. Each helper holds the one it works on (the next waits as a
-range); against 1,000, 2,000 took a 200,000-activity rescore from 10.5-11.9 s to 8.9 s on
-SQLite and 10.6 to 9.6 s on PostgreSQL; 4,000 gained 10% more for 15% more memory."""
-IN_PROCESS_BATCH = 200
-"""Registrations per batch when this process scores (small events): a batch is scored on
-the event loop's thread, a few hundred leads at about 50 µs each."""
+HELPER_BATCH = 6000
+"""Leads per helper batch. Each helper holds the one it works on (the next waits as a range);
+12,000 was no faster on 200,000 activities (6.4-6.5 s on SQLite) and took 18% more memory."""
+IN_PROCESS_BATCH = 500
+"""Leads per batch when this process scores (small events): a batch is scored on the event
+loop's thread, at about 35 µs a lead."""
 WRITE_CHUNK = 1000
 """Leads per write: one executemany, the MQL transitions and outbox events of those leads and,
-in a helper, one commit. On SQLite a thousand scattered leads take 15 to 40 ms, and the
-database's write lock, which attendees' recorded actions wait for, is held no longer. A
-commit per batch was faster (200,000 activities: 8.5 s against 9.7-11.2 s), but writes made
-meanwhile by the app waited twice as long on average, and on a million activities a batch
-of 21,000 leads would hold the lock for over half a second."""
+in a helper, one commit: the database's write lock, which attendees' recorded actions wait
+for on SQLite, is held no longer. With leads taken by registration, a commit per batch was
+faster (200,000 activities: 8.5 s against 9.7-11.2 s), but writes made meanwhile by the app
+waited twice as long on average; with leads taken by id, 3,000 a write was no faster."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -119,7 +121,7 @@ async def rescore_event(
     db: AsyncSession,
     *,
     event: Event,
-    batch_size: int = 2000,
+    batch_size: int | None = None,
     after_batch: AfterBatch | None = None,
     now: dt.datetime | None = None,
     reader: AsyncConnection | None = None,
@@ -150,8 +152,8 @@ async def rescore_event(
         large = progress.total >= PROCESS_THRESHOLD and _shared(url)
         processes = min(HELPERS, cpus) if large and cpus > 1 else 0
     progress.processes = processes
-    batch_size = min(batch_size, HELPER_BATCH if processes else IN_PROCESS_BATCH)
-    ranges = await rescore_queries.registration_ranges(db, event.id, batch_size)
+    batch_size = min(batch_size or HELPER_BATCH, HELPER_BATCH if processes else IN_PROCESS_BATCH)
+    ranges = await rescore_queries.lead_ranges(db, event.id, batch_size)
     if not processes:
         scorer = _Scorer(rules, overrides, now, f"{dialect.name}+{dialect.driver}")
         for span in ranges:
@@ -223,7 +225,7 @@ Rows = Sequence[Sequence[Any]]
 
 
 async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[Rows, Rows]:
-    """The leads (with profiles) and the activities of registrations span[0]..span[1]."""
+    """The leads of ids span[0]..span[1] (with profiles) and the activities they score."""
     leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event_id, *span)
     if not leads:
         return leads, []
@@ -357,20 +359,21 @@ class _Scorer:
         self.note = f"rules v{rules.version}"
 
     def batch(self, leads: Rows, acts: Rows) -> Scored:
-        """Driver rows of leads (with profile columns) and activities (fact columns, then
-        registration id), both ordered by registration → the executemany rows (driver
-        values in `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of
-        leads whose cell or buying stage moved."""
-        # Each fact with its instant in µs, computed once: the event lead and the exhibitor
-        # lead both score it.
-        by_registration: dict[int, list[tuple[ActivityFact, int]]] = {}
-        current: list[tuple[ActivityFact, int]] = []
+        """Driver rows of leads (with profile columns) and of their activities (fact columns,
+        then lead id and scope), both in lead order → the executemany rows (driver values in
+        `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of leads
+        whose cell or buying stage moved."""
+        by_lead: dict[int, list[Fact]] = {}
+        current: list[Fact] = []
         last_id = None
+        activities = 0  # each activity once: those of event leads
         parse = self.times.from_driver
         for row in acts:
             if row[12] != last_id:
                 last_id = row[12]
-                current = by_registration[last_id] = []
+                current = by_lead[last_id] = []
+            if row[13] == EVENT_SCOPE:
+                activities += 1
             at: dt.datetime = parse(row[2])  # type: ignore[assignment]  # never NULL
             fact = ActivityFact(
                 row[0],
@@ -386,31 +389,21 @@ class _Scorer:
                 row[10],
                 row[11],
             )
-            current.append((fact, to_us(at)))
+            current.append((fact, to_us(at), row[2]))
         ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
         to_driver = self.times.to_driver
         now_value = to_driver(now)
         updates: list[tuple[Any, ...]] = []
         transitions: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
-        split: dict[int, dict[int | None, list[tuple[ActivityFact, int]]]] = {}
         for lead in leads:
-            (lead_id, registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
+            (lead_id, _registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
             profile = Profile(*lead[7:14])
-            facts = by_registration.get(registration_id, [])
-            if scope == EVENT_SCOPE:
-                override = None
-            else:
-                override = self.overrides.get(scope)
-                per = split.get(registration_id)
-                if per is None:
-                    per = split[registration_id] = {}
-                    for pair in facts:
-                        per.setdefault(pair[0].exhibitor_id, []).append(pair)
-                facts = per.get(scope, [])
+            facts = by_lead.get(lead_id, [])
+            override = None if scope == EVENT_SCOPE else self.overrides.get(scope)
             since = to_us(parse(reset_at)) if reset_at is not None else None  # type: ignore[arg-type]
             fit_ = self.fits.get(profile, override)
-            score = _score(facts, ruleset, override, since, fit_, now)
+            score, last_at = _score(facts, ruleset, override, since, fit_, now)
             # orjson writes the dataclasses as Contribution.to_json does; the fit reasons,
             # shared by every lead of the same fit, were written once.
             engaged = score.contributions[len(fit_.reasons) :]
@@ -439,7 +432,7 @@ class _Scorer:
                     score.buying_stage,
                     stage,
                     mql_at,
-                    to_driver(score.last_activity_at),
+                    last_at,
                     version,
                     _STUB if since is None else orjson.dumps(stub(since)).decode(),
                     encoded.decode(),
@@ -452,29 +445,35 @@ class _Scorer:
             before = tuple(lead[14:18])
             if before != after:
                 events.append(outbox.for_change(lead_id, before, after, now))
-        return Scored(updates, transitions, events, len(acts))
+        return Scored(updates, transitions, events, activities)
+
+
+Fact = tuple[ActivityFact, int, Any]
+"""An activity as scored, its instant in µs, and its time as the driver gave it."""
 
 
 def _score(
-    facts: Sequence[tuple[ActivityFact, int]],
+    facts: Sequence[Fact],
     ruleset: Ruleset,
     override: ExhibitorOverride | None,
     since_us: int | None,
     fit_: Fit,
     now: dt.datetime,
-) -> Score:
+) -> tuple[Score, Any]:
     """`LeadState.build(...).score(...)` without keeping a state: the rescore stores none
     (see `_STUB`), so each rule's occurrences are counted once, not once to keep and again
-    to score (counting the kept ones gives the same result)."""
+    to score (counting the kept ones gives the same result). With the score, the time of the
+    last activity as the driver gave it: written back as it is, not converted twice."""
     candidates: dict[str, list[Entry]] = {}
-    stage_rank, hand_raised, last_us = -1, False, None
+    stage_rank, hand_raised, last_us, last_at = -1, False, None, None
     hand_raise = ruleset.hand_raise_types
-    for act, at_us in facts:
+    for act, at_us, at in facts:
         if since_us is not None and at_us < since_us:
             continue
         stage_rank = max(stage_rank, stage_of(act, ruleset))
         hand_raised = hand_raised or act.type in hand_raise
-        last_us = at_us if last_us is None else max(last_us, at_us)
+        if last_us is None or at_us > last_us:
+            last_us, last_at = at_us, at
         for rule_id, rule in ruleset.rules_for(act.type):
             entry = entry_for(rule, act, override, at_us)
             if entry is not None:
@@ -483,7 +482,7 @@ def _score(
         rule_id: count(ruleset.engagement[rule_id], entries)
         for rule_id, entries in candidates.items()
     }
-    return finish(
+    score = finish(
         fit_,
         counted,
         stage_rank=stage_rank,
@@ -493,3 +492,4 @@ def _score(
         now=now,
         top=TOP_REASONS,
     )
+    return score, last_at

@@ -8,11 +8,11 @@ from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Table,
     and_,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -21,22 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db_driver import DriverStatement
 from app.events.models import Registration
-from app.leads.models import Activity, Lead, RulesVersion
+from app.leads.models import EVENT_SCOPE, Activity, Lead, RulesVersion
 from app.leads.repository import FACT_COLUMNS, SCORE_COLUMNS
 
 
-async def registration_ranges(db: AsyncSession, event_id: int, size: int) -> list[tuple[int, int]]:
-    """The event's registrations in batches of `size` by id, as (first id, last id) ranges
-    (a range may span other events' ids: every query also filters by event). The database
-    numbers the rows and returns each batch's first and the very last: a few dozen rows, not
-    one per registration, for the event loop to take."""
+async def lead_ranges(db: AsyncSession, event_id: int, size: int) -> list[tuple[int, int]]:
+    """The event's leads in batches of `size` by id, as (first id, last id) ranges (a range
+    may span other events' ids: every query also filters by event). The database numbers
+    the rows and returns each batch's first and the very last: a few dozen rows, not one per
+    lead, for the event loop to take."""
     numbered = (
         select(
-            Registration.id,
-            func.row_number().over(order_by=Registration.id).label("n"),
+            Lead.id,
+            func.row_number().over(order_by=Lead.id).label("n"),
             func.count().over().label("total"),
         )
-        .where(Registration.event_id == event_id)
+        .where(Lead.event_id == event_id)
         .subquery()
     )
     rows = (
@@ -59,11 +59,12 @@ _ACTIVITIES = cast(Table, Activity.__table__)
 _RANGE = ("event_id", "first", "last")
 
 
-def _between(table: Table) -> ColumnElement[bool]:
-    return and_(
-        table.c.event_id == bindparam("event_id"),
-        table.c.registration_id.between(bindparam("first"), bindparam("last")),
-    )
+_IN_RANGE = and_(
+    # "+ 0": on SQLite without statistics the planner would read the event's every lead by
+    # its index on event_id; this way it walks the id range (and gives id order for free).
+    _LEADS.c.event_id + literal_column("0") == bindparam("event_id"),
+    _LEADS.c.id.between(bindparam("first"), bindparam("last")),
+)
 
 
 _r, _l = _REGISTRATIONS.c, _LEADS.c
@@ -89,22 +90,35 @@ LEADS_WITH_PROFILES = DriverStatement(
         _l.buying_stage,
     )
     .join(_REGISTRATIONS, _r.id == _l.registration_id)
-    .where(_between(_LEADS))
-    .order_by(_l.registration_id, _l.scope),
+    .where(_IN_RANGE)
+    .order_by(_l.id),
     _RANGE,
 )
-"""Leads of registrations first..last, ordered by registration, as driver values: id,
-registration id, scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then
-the fields a `lead.updated` event compares (grade, tier, cell, buying stage)."""
+"""The event's leads of ids first..last, in id order, as driver values: id, registration id,
+scope, stage, reset_at, mql_at, updated_at, the 7 fields of a Profile, then the fields a
+`lead.updated` event compares (grade, tier, cell, buying stage)."""
 
+_a = _ACTIVITIES.c
 ACTIVITY_ROWS = DriverStatement(
-    select(*(_ACTIVITIES.c[c.key] for c in FACT_COLUMNS), _ACTIVITIES.c.registration_id)
-    .where(_between(_ACTIVITIES))
-    .order_by(_ACTIVITIES.c.registration_id, _ACTIVITIES.c.id),
+    select(*(_a[c.key] for c in FACT_COLUMNS), _l.id, _l.scope)
+    .select_from(_LEADS)
+    .join(
+        _ACTIVITIES,
+        and_(
+            _a.event_id == _l.event_id,
+            _a.registration_id == _l.registration_id,
+            # The event lead scores all its attendee's activities, an exhibitor's lead those
+            # at that exhibitor.
+            or_(_l.scope == literal_column(str(EVENT_SCOPE)), _a.exhibitor_id == _l.scope),
+        ),
+    )
+    .where(_IN_RANGE)
+    .order_by(_l.id, _a.id),
     _RANGE,
 )
-"""Activities of registrations first..last as driver values: the ActivityFact fields, then
-the registration id; ordered by registration (the event-registration index)."""
+"""The activities each lead of ids first..last scores, as driver values: the ActivityFact
+fields, then the lead's id and scope; in lead order (an activity comes once for the event
+lead and once more for the exhibitor's)."""
 
 # The rescore's values of SCORE_COLUMNS, then the lead id and its updated_at as read: a lead
 # changed since it was read is skipped (the recorder already folded it under these rules).

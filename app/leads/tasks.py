@@ -25,7 +25,10 @@ _running: set[asyncio.Task[None]] = set()
 
 
 def start_rescore(
-    sessionmaker: async_sessionmaker[AsyncSession], *, version_id: int, batch_size: int = 2000
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    version_id: int,
+    batch_size: int | None = None,
 ) -> asyncio.Task[None]:
     """Start the job in the background; call it after the version's transaction commits."""
     task = asyncio.create_task(
@@ -57,7 +60,10 @@ async def _wait_visible(
 
 
 async def run_rescore(
-    sessionmaker: async_sessionmaker[AsyncSession], *, version_id: int, batch_size: int = 2000
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    version_id: int,
+    batch_size: int | None = None,
 ) -> None:
     row = await _wait_visible(sessionmaker, version_id)
     if row is None:
