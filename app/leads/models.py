@@ -89,6 +89,8 @@ class Lead(Base):
         UniqueConstraint("event_id", "registration_id", "scope"),
         Index("ix_leads_event_exhibitor_cell", "event_id", "exhibitor_id", "cell"),
         Index("ix_leads_event_stage", "event_id", "stage"),
+        # The rescore's batches: an event's leads by ranges of ids (migration 0002).
+        Index("ix_leads_event_id", "event_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

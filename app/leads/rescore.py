@@ -230,7 +230,10 @@ async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[R
     if not leads:
         return leads, []
     await asyncio.sleep(0)
-    return leads, await rescore_queries.ACTIVITY_ROWS.all(source, event_id, *span)
+    acts = list(await rescore_queries.EVENT_LEAD_ACTIVITIES.all(source, event_id, *span))
+    await asyncio.sleep(0)
+    acts += await rescore_queries.EXHIBITOR_LEAD_ACTIVITIES.all(source, event_id, *span)
+    return leads, acts
 
 
 def _parts(scored: Scored) -> Iterator[Scored]:
@@ -360,7 +363,7 @@ class _Scorer:
 
     def batch(self, leads: Rows, acts: Rows) -> Scored:
         """Driver rows of leads (with profile columns) and of their activities (fact columns,
-        then lead id and scope), both in lead order → the executemany rows (driver values in
+        then lead id and scope; a lead's together) → the executemany rows (driver values in
         `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of leads
         whose cell or buying stage moved."""
         by_lead: dict[int, list[Fact]] = {}
@@ -371,7 +374,7 @@ class _Scorer:
         for row in acts:
             if row[12] != last_id:
                 last_id = row[12]
-                current = by_lead[last_id] = []
+                current = by_lead.setdefault(last_id, [])
             if row[13] == EVENT_SCOPE:
                 activities += 1
             at: dt.datetime = parse(row[2])  # type: ignore[assignment]  # never NULL

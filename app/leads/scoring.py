@@ -195,6 +195,8 @@ class FitCache:
         outside = _outside(profile, override)
         known = self._ideal.get(id(override))
         if known is None or known[0] is not override:
+            if len(self._ideal) >= 1_000:  # overrides are rebuilt when an event's booths change
+                self._ideal.clear()
             ideal = tuple((override.ideal_company_sizes if override else None) or SIZES)
             known = self._ideal[id(override)] = (override, ideal)
         ideal = known[1]
