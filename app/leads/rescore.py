@@ -490,7 +490,7 @@ def _score(
         counted,
         stage_rank=stage_rank,
         hand_raised=hand_raised,
-        last_us=last_us,
+        last_us=None,  # the score's last_activity_at is not read: last_at is written
         rules=ruleset,
         now=now,
         top=TOP_REASONS,

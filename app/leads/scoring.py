@@ -364,7 +364,10 @@ def finish(
     # In rule order (the sums must not depend on the order the caller counted in); rules no
     # longer in the ruleset count nothing.
     order = _rule_order(rules)
-    for rule_id in sorted(counted.keys() & order.keys(), key=order.__getitem__):
+    present = [rule_id for rule_id in counted if rule_id in order]
+    if len(present) > 1:
+        present.sort(key=order.__getitem__)
+    for rule_id in present:
         group = engagement_rules[rule_id].group
         for entry, points in counted[rule_id]:
             age = now_us - entry[0]
