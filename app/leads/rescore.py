@@ -230,9 +230,15 @@ async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[R
     if not leads:
         return leads, []
     await asyncio.sleep(0)
-    acts = list(await rescore_queries.EVENT_LEAD_ACTIVITIES.all(source, event_id, *span))
+    bind = source.get_bind() if isinstance(source, AsyncSession) else source
+    dialect = bind.dialect.name
+    of_event_leads = rescore_queries.for_dialect(rescore_queries.EVENT_LEAD_ACTIVITIES, dialect)
+    acts = list(await of_event_leads.all(source, event_id, *span))
     await asyncio.sleep(0)
-    acts += await rescore_queries.EXHIBITOR_LEAD_ACTIVITIES.all(source, event_id, *span)
+    of_exhibitor_leads = rescore_queries.for_dialect(
+        rescore_queries.EXHIBITOR_LEAD_ACTIVITIES, dialect
+    )
+    acts += await of_exhibitor_leads.all(source, event_id, *span)
     return leads, acts
 
 
