@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +32,10 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
+import structlog
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import make_engine, make_sessionmaker, utcnow
@@ -46,6 +50,8 @@ from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, st
 from app.leads.state import TOP_REASONS, stub
 from app.leads.versions import CurrentRules, current_rules, effective_override
 from app.logging import configure_logging
+
+log = structlog.get_logger()
 
 # Only the recycle instant is stored: the lead's next activity rebuilds the state from the
 # log (one read), so the pass neither encodes nor writes a million states.
@@ -106,6 +112,14 @@ in a helper, one commit: the database's write lock, which attendees' recorded ac
 for on SQLite, is held no longer. With leads taken by registration, a commit per batch was
 faster (200,000 activities: 8.5 s against 9.7-11.2 s), but writes made meanwhile by the app
 waited twice as long on average; with leads taken by id, 3,000 a write was no faster."""
+HELPER_LOCK_WAIT_MS = 5_000
+"""How long a helper's statement waits for a row lock on PostgreSQL (`lock_timeout`) before
+its write is tried again; on SQLite a write waits for the database's lock as the app's do
+(`app.db_sqlite.BUSY_SECONDS`)."""
+WRITE_ATTEMPTS = 4
+"""Tries of a helper's write that meets a lock it cannot get (a deadlock, a lock wait timed
+out, SQLite busy), 0.2 s apart and then twice as long each time: an attendee's action that
+holds a lead, or a burst of them on SQLite, fails one try, not the whole rescore."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -298,6 +312,8 @@ class _Helper:
         # checkpoint): left to the app's Checkpointer, which the helpers' writes outpace,
         # the log of a million-activity rescore grew to 1.7 GB.
         self.engine = make_engine(url)
+        if self.engine.dialect.name == "postgresql":
+            sa_event.listen(self.engine.sync_engine, "connect", _lock_timeout)
         self.sessions = make_sessionmaker(self.engine)
         dialect = self.engine.dialect
         driver = f"{dialect.name}+{dialect.driver}"
@@ -316,15 +332,50 @@ class _Helper:
             leads, acts = await _read(snapshot, event_id, span)
         done = Done(0, 0, 0)
         for part in _parts(self.scorer.batch(leads, acts)):
-            async with self.sessions() as db:
-                done = done.plus(await _write(db, self.now, part))
-                await db.commit()
+            done = done.plus(await self._write(part))
         return done
+
+    async def _write(self, part: Scored) -> Done:
+        """Write a part in a transaction of its own, tried again on a lock conflict (its rows
+        carry the leads' updated_at as read: a try after someone else's write skips those
+        leads as the first would have)."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                async with self.sessions() as db:
+                    written = await _write(db, self.now, part)
+                    await db.commit()
+                return written
+            except DBAPIError as error:
+                if attempt == WRITE_ATTEMPTS or not _lock_conflict(error):
+                    raise
+                log.warning("leads.rescore.write_retried", attempt=attempt, error=str(error.orig))
+                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         if not self.loop.is_closed():
             self.loop.run_until_complete(self.engine.dispose())
             self.loop.close()
+
+
+def _lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+    # Outside a transaction, so that the pool's rollback on check-in does not undo it.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"SET lock_timeout = {HELPER_LOCK_WAIT_MS}")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
+
+
+_LOCK_STATES = {"40P01", "40001", "55P03"}  # deadlock, serialization failure, lock timeout
+
+
+def _lock_conflict(error: DBAPIError) -> bool:
+    """Whether a write failed on a lock another transaction held (worth another try)."""
+    if getattr(error.orig, "sqlstate", None) in _LOCK_STATES:
+        return True
+    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
 
 
 _helper: _Helper | None = None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sqlite3
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import db_sqlite
 from app.booths.models import Exhibitor
 from app.db import utcnow
 from app.events.models import Event, Registration
@@ -406,3 +409,63 @@ async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession,
     ).all()
     assert {lead_id for lead_id, _ in told} == {acme_lead.id}
     assert promoted == 1
+
+
+async def test_a_helper_write_that_meets_a_lock_is_tried_again(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper's write that cannot get its lock in time (an attendee's action holding the lead
+    on PostgreSQL, another writer on SQLite) is tried again, and the rescore goes on."""
+    monkeypatch.setattr(db_sqlite, "BUSY_SECONDS", 0.2)
+    monkeypatch.setattr(rescore, "HELPER_LOCK_WAIT_MS", 200)
+    conflicts: list[str] = []
+    real_conflict = rescore._lock_conflict
+
+    def seen(error: Any) -> bool:
+        conflicts.append(str(error.orig))
+        return real_conflict(error)
+
+    monkeypatch.setattr(rescore, "_lock_conflict", seen)
+    event, _, reg = await _visit_then_new_rules(db, 9)
+    await db.commit()
+    rules = await current_rules(db, event)
+    url = db.get_bind().engine.url.render_as_string(hide_password=False)
+    overrides = await rescore._overrides(db, event, rules)
+    ids = sorted(
+        (await db.execute(select(Lead.id).where(Lead.registration_id == reg.id))).scalars()
+    )
+    # Another transaction holds what the helper's write needs, for 0.6 s: on PostgreSQL the
+    # event lead's row (as an attendee's action would), on SQLite the database's write lock
+    # (as another process's writer would).
+    if db.get_bind().dialect.name == "postgresql":
+        await db.execute(select(Lead.id).where(Lead.id == ids[0]).with_for_update())
+
+        async def release() -> None:
+            await asyncio.sleep(0.6)
+            await db.commit()
+
+    else:
+        other = sqlite3.connect(db.get_bind().engine.url.database or "", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+
+        async def release() -> None:
+            await asyncio.sleep(0.6)
+            other.rollback()
+            other.close()
+
+    helper = rescore._Helper(url, rules, overrides, utcnow())
+    try:
+        (done, _, _), _ = await asyncio.gather(
+            helper._batch(event.id, (ids[0], ids[-1])), release()
+        )
+    finally:
+        await helper.engine.dispose()
+        helper.loop.close()
+    assert conflicts  # the first try did meet the lock
+    assert done == 2
+    versions = (
+        (await db.execute(select(Lead.rules_version).where(Lead.id.in_(ids)).order_by(Lead.id)))
+        .scalars()
+        .all()
+    )
+    assert versions == [1, 1]
