@@ -1,8 +1,9 @@
 """Rescore every lead of an event under its current rules, in one pass over the log.
 
-Leads are taken in batches by id, the order they lie in the table; per batch two selects
-fetch the leads with their profiles and the activities each lead scores (found by
-registration on the event-registration index), the scores are computed in memory and the
+Leads are taken in batches by id, the order they lie in the table; per batch three selects
+fetch the leads with their profiles and the activities each lead scores (an event lead's on
+the event-registration index, an exhibitor lead's on the exhibitor-registration index), the
+scores are computed in memory and the
 leads written back with executemanys whose JSON is encoded with orjson. Batches by id
 rewrite each page of the lead table once: taken by registration (until 2026-12-06), a
 thousand leads lay on about as many pages, and on SQLite the writes, which only one
@@ -113,13 +114,15 @@ for on SQLite, is held no longer. With leads taken by registration, a commit per
 faster (200,000 activities: 8.5 s against 9.7-11.2 s), but writes made meanwhile by the app
 waited twice as long on average; with leads taken by id, 3,000 a write was no faster."""
 HELPER_LOCK_WAIT_MS = 5_000
-"""How long a helper's statement waits for a row lock on PostgreSQL (`lock_timeout`) before
-its write is tried again; on SQLite a write waits for the database's lock as the app's do
-(`app.db_sqlite.BUSY_SECONDS`)."""
+"""How long a helper's statement waits for a lock on PostgreSQL (`lock_timeout`) before its
+write is tried again; on SQLite a write waits for the database's lock as the app's do
+(`app.db_sqlite.BUSY_SECONDS`). It covers the helper's reads too, which are not tried again:
+a read that waits over 5 s (behind a schema change, say) fails the rescore."""
 WRITE_ATTEMPTS = 4
 """Tries of a helper's write that meets a lock it cannot get (a deadlock, a lock wait timed
 out, SQLite busy), 0.2 s apart and then twice as long each time: an attendee's action that
-holds a lead, or a burst of them on SQLite, fails one try, not the whole rescore."""
+holds a lead, or a burst of them on SQLite, fails one try, not the whole rescore. The app
+process logs the tries again (`leads.rescore.writes_retried`): helpers log only errors."""
 HELPER_FITS = 30_000
 """Fits a helper remembers (FitCache): about 700 bytes each."""
 HELPER_NICENESS = 10
@@ -221,12 +224,15 @@ class Done(NamedTuple):
     leads: int
     promoted: int  # leads that became MQLs
     activities: int
+    retries: int = 0  # writes tried again after a lock conflict
 
     def plus(self, other: Done) -> Done:
         return Done(*(a + b for a, b in zip(self, other, strict=True)))
 
 
 async def _account(progress: RescoreProgress, done: Done, after_batch: AfterBatch | None) -> None:
+    if done.retries:
+        log.warning("leads.rescore.writes_retried", retries=done.retries, at_lead=progress.done)
     progress.done += done.leads
     progress.promoted += done.promoted
     progress.activities += done.activities
@@ -344,11 +350,10 @@ class _Helper:
                 async with self.sessions() as db:
                     written = await _write(db, self.now, part)
                     await db.commit()
-                return written
+                return written._replace(retries=attempt - 1)
             except DBAPIError as error:
                 if attempt == WRITE_ATTEMPTS or not _lock_conflict(error):
                     raise
-                log.warning("leads.rescore.write_retried", attempt=attempt, error=str(error.orig))
                 await asyncio.sleep(0.2 * 2 ** (attempt - 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -375,7 +380,12 @@ def _lock_conflict(error: DBAPIError) -> bool:
     """Whether a write failed on a lock another transaction held (worth another try)."""
     if getattr(error.orig, "sqlstate", None) in _LOCK_STATES:
         return True
-    return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
+    if not isinstance(error.orig, sqlite3.OperationalError):
+        return False
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is None:  # raised by app.db_sqlite itself when the writer lock timed out
+        return str(error.orig) == "database is locked"
+    return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
 
 
 _helper: _Helper | None = None

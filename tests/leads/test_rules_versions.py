@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import sqlite3
 from typing import Any
@@ -381,7 +382,7 @@ async def test_rescore_leaves_a_lead_changed_after_it_was_read(db: AsyncSession,
             helper = rescore._Helper(url, rules, overrides, utcnow())
             ids = (await db.execute(select(Lead.id).where(Lead.registration_id == reg.id))).all()
             try:
-                done, promoted, _ = await helper._batch(event.id, (min(ids)[0], max(ids)[0]))
+                done, promoted, _, _ = await helper._batch(event.id, (min(ids)[0], max(ids)[0]))
             finally:
                 await helper.engine.dispose()
                 helper.loop.close()
@@ -419,10 +420,12 @@ async def test_a_helper_write_that_meets_a_lock_is_tried_again(
     monkeypatch.setattr(db_sqlite, "BUSY_SECONDS", 0.2)
     monkeypatch.setattr(rescore, "HELPER_LOCK_WAIT_MS", 200)
     conflicts: list[str] = []
+    met = asyncio.Event()
     real_conflict = rescore._lock_conflict
 
     def seen(error: Any) -> bool:
         conflicts.append(str(error.orig))
+        met.set()
         return real_conflict(error)
 
     monkeypatch.setattr(rescore, "_lock_conflict", seen)
@@ -434,14 +437,15 @@ async def test_a_helper_write_that_meets_a_lock_is_tried_again(
     ids = sorted(
         (await db.execute(select(Lead.id).where(Lead.registration_id == reg.id))).scalars()
     )
-    # Another transaction holds what the helper's write needs, for 0.6 s: on PostgreSQL the
-    # event lead's row (as an attendee's action would), on SQLite the database's write lock
-    # (as another process's writer would).
+    # Another transaction holds what the helper's write needs until the helper's write has
+    # met it (10 s at most): on PostgreSQL the event lead's row (as an attendee's action
+    # would), on SQLite the database's write lock (as another process's writer would).
     if db.get_bind().dialect.name == "postgresql":
         await db.execute(select(Lead.id).where(Lead.id == ids[0]).with_for_update())
 
         async def release() -> None:
-            await asyncio.sleep(0.6)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(met.wait(), 10)
             await db.commit()
 
     else:
@@ -449,20 +453,19 @@ async def test_a_helper_write_that_meets_a_lock_is_tried_again(
         other.execute("BEGIN IMMEDIATE")
 
         async def release() -> None:
-            await asyncio.sleep(0.6)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(met.wait(), 10)
             other.rollback()
             other.close()
 
     helper = rescore._Helper(url, rules, overrides, utcnow())
     try:
-        (done, _, _), _ = await asyncio.gather(
-            helper._batch(event.id, (ids[0], ids[-1])), release()
-        )
+        written, _ = await asyncio.gather(helper._batch(event.id, (ids[0], ids[-1])), release())
     finally:
         await helper.engine.dispose()
         helper.loop.close()
     assert conflicts  # the first try did meet the lock
-    assert done == 2
+    assert (written.leads, written.retries) == (2, len(conflicts))
     versions = (
         (await db.execute(select(Lead.rules_version).where(Lead.id.in_(ids)).order_by(Lead.id)))
         .scalars()
