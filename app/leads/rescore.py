@@ -24,7 +24,7 @@ import datetime as dt
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -32,31 +32,22 @@ from multiprocessing.util import Finalize
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-import orjson
 import structlog
 from sqlalchemy import event as sa_event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db import make_engine, make_sessionmaker, utcnow
-from app.db_driver import Timestamps
 from app.events.models import Event
 from app.gc_tuning import tune_gc
 from app.leads import outbox, repository, rescore_queries
-from app.leads.facts import ActivityFact, Profile, Score, to_us
-from app.leads.models import EVENT_SCOPE
-from app.leads.rules import ExhibitorOverride, Ruleset
-from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, stage_of
-from app.leads.state import TOP_REASONS, stub
+from app.leads.rescore_scorer import Rows, Scored, Scorer
+from app.leads.rules import ExhibitorOverride
 from app.leads.versions import CurrentRules, current_rules, effective_override
 from app.logging import configure_logging
 
 log = structlog.get_logger()
-
-# Only the recycle instant is stored: the lead's next activity rebuilds the state from the
-# log (one read), so the pass neither encodes nor writes a million states.
-_STUB = orjson.dumps(stub(None)).decode()
 
 
 @dataclass(slots=True)
@@ -172,7 +163,7 @@ async def rescore_event(
     batch_size = min(batch_size or HELPER_BATCH, HELPER_BATCH if processes else IN_PROCESS_BATCH)
     ranges = await rescore_queries.lead_ranges(db, event.id, batch_size)
     if not processes:
-        scorer = _Scorer(rules, overrides, now, f"{dialect.name}+{dialect.driver}")
+        scorer = Scorer(rules, overrides, now, f"{dialect.name}+{dialect.driver}")
         for span in ranges:
             # On SQLite the reads, the writes and the commits run on the event loop's
             # thread, some tens of ms each: the loop serves what waits between them.
@@ -241,9 +232,6 @@ async def _account(progress: RescoreProgress, done: Done, after_batch: AfterBatc
         await asyncio.sleep(0)
 
 
-Rows = Sequence[Sequence[Any]]
-
-
 async def _read(source: Reader, event_id: int, span: tuple[int, int]) -> tuple[Rows, Rows]:
     """The leads of ids span[0]..span[1] (with profiles) and the activities they score."""
     leads = await rescore_queries.LEADS_WITH_PROFILES.all(source, event_id, *span)
@@ -294,13 +282,6 @@ async def _write(db: AsyncSession, now: dt.datetime, scored: Scored) -> Done:
     return Done(len(scored.updates), len(transitions), scored.activities)
 
 
-class Scored(NamedTuple):
-    updates: list[tuple[Any, ...]]  # driver values in UPDATE_PARAMS order
-    transitions: list[dict[str, Any]]  # the MQL promotions
-    events: list[dict[str, Any]]  # `lead.updated` where the cell or buying stage moved
-    activities: int
-
-
 class _Helper:
     """A helper process's own event loop, engine and scorer, for the whole rescore."""
 
@@ -323,7 +304,7 @@ class _Helper:
         self.sessions = make_sessionmaker(self.engine)
         dialect = self.engine.dialect
         driver = f"{dialect.name}+{dialect.driver}"
-        self.scorer = _Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
+        self.scorer = Scorer(rules, overrides, now, driver, fits=HELPER_FITS)
         self.now = now
         # Run by multiprocessing when the helper exits normally: the connections close
         # cleanly.
@@ -409,157 +390,3 @@ def _start_helper(
 def _batch_in_helper(event_id: int, span: tuple[int, int]) -> Done:
     assert _helper is not None  # noqa: S101  # set by the pool's initializer
     return _helper.batch(event_id, span)
-
-
-class _Scorer:
-    """Scores batches of leads under one ruleset at one instant."""
-
-    def __init__(
-        self,
-        rules: CurrentRules,
-        overrides: dict[int, ExhibitorOverride],
-        now: dt.datetime,
-        driver: str,
-        fits: int = 100_000,
-    ) -> None:
-        self.rules, self.overrides, self.now = rules, overrides, now
-        # Driver values of the engine's dialect (named, so a helper process can load it).
-        self.times = Timestamps.of(make_url(f"{driver}://").get_dialect()())
-        self.fits = FitCache(rules.ruleset, limit=fits)
-        self.note = f"rules v{rules.version}"
-
-    def batch(self, leads: Rows, acts: Rows) -> Scored:
-        """Driver rows of leads (with profile columns) and of their activities (fact columns,
-        then lead id and scope; a lead's together) → the executemany rows (driver values in
-        `UPDATE_PARAMS` order), the MQL transitions and the `lead.updated` events of leads
-        whose cell or buying stage moved."""
-        by_lead: dict[int, list[Fact]] = {}
-        current: list[Fact] = []
-        last_id = None
-        activities = 0  # each activity once: those of event leads
-        parse = self.times.from_driver
-        for row in acts:
-            if row[12] != last_id:
-                last_id = row[12]
-                current = by_lead.setdefault(last_id, [])
-            if row[13] == EVENT_SCOPE:
-                activities += 1
-            at: dt.datetime = parse(row[2])  # type: ignore[assignment]  # never NULL
-            fact = ActivityFact(
-                row[0],
-                row[1],
-                at,
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                row[8],
-                bool(row[9]),
-                row[10],
-                row[11],
-            )
-            current.append((fact, to_us(at), row[2]))
-        ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
-        to_driver = self.times.to_driver
-        now_value = to_driver(now)
-        updates: list[tuple[Any, ...]] = []
-        transitions: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for lead in leads:
-            (lead_id, _registration_id, scope, stage, reset_at, mql_at, updated_at) = lead[:7]
-            profile = Profile(*lead[7:14])
-            facts = by_lead.get(lead_id, [])
-            override = None if scope == EVENT_SCOPE else self.overrides.get(scope)
-            since = to_us(parse(reset_at)) if reset_at is not None else None  # type: ignore[arg-type]
-            fit_ = self.fits.get(profile, override)
-            score, last_at = _score(facts, ruleset, override, since, fit_, now)
-            # orjson writes the dataclasses as Contribution.to_json does; the fit reasons,
-            # shared by every lead of the same fit, were written once.
-            engaged = score.contributions[len(fit_.reasons) :]
-            encoded = orjson.dumps(engaged if fit_.encoded is None else [fit_.encoded, *engaged])
-            if stage == "inquiry" and score.qualifies_mql:
-                transitions.append(
-                    {
-                        "lead_id": lead_id,
-                        "from_stage": "inquiry",
-                        "to_stage": "mql",
-                        "reason": f"auto_{score.mql_by}",
-                        "note": self.note,
-                        "actor_id": None,
-                        "at": now,
-                        "first_mql": mql_at is None,
-                    }
-                )
-                stage, mql_at = "mql", mql_at if mql_at is not None else now_value
-            updates.append(
-                (
-                    score.fit,
-                    score.grade,
-                    score.engagement,
-                    score.tier,
-                    score.cell,
-                    score.buying_stage,
-                    stage,
-                    mql_at,
-                    last_at,
-                    version,
-                    _STUB if since is None else orjson.dumps(stub(since)).decode(),
-                    encoded.decode(),
-                    now_value,
-                    lead_id,
-                    updated_at,  # as read: the update skips a lead changed since
-                )
-            )
-            after = (score.grade, score.tier, score.cell, score.buying_stage)
-            before = tuple(lead[14:18])
-            if before != after:
-                events.append(outbox.for_change(lead_id, before, after, now))
-        return Scored(updates, transitions, events, activities)
-
-
-Fact = tuple[ActivityFact, int, Any]
-"""An activity as scored, its instant in µs, and its time as the driver gave it."""
-
-
-def _score(
-    facts: Sequence[Fact],
-    ruleset: Ruleset,
-    override: ExhibitorOverride | None,
-    since_us: int | None,
-    fit_: Fit,
-    now: dt.datetime,
-) -> tuple[Score, Any]:
-    """`LeadState.build(...).score(...)` without keeping a state: the rescore stores none
-    (see `_STUB`), so each rule's occurrences are counted once, not once to keep and again
-    to score (counting the kept ones gives the same result). With the score, the time of the
-    last activity as the driver gave it: written back as it is, not converted twice."""
-    candidates: dict[str, list[Entry]] = {}
-    stage_rank, hand_raised, last_us, last_at = -1, False, None, None
-    hand_raise = ruleset.hand_raise_types
-    for act, at_us, at in facts:
-        if since_us is not None and at_us < since_us:
-            continue
-        stage_rank = max(stage_rank, stage_of(act, ruleset))
-        hand_raised = hand_raised or act.type in hand_raise
-        if last_us is None or at_us > last_us:
-            last_us, last_at = at_us, at
-        for rule_id, rule in ruleset.rules_for(act.type):
-            entry = entry_for(rule, act, override, at_us)
-            if entry is not None:
-                candidates.setdefault(rule_id, []).append(entry)
-    counted = {
-        rule_id: count(ruleset.engagement[rule_id], entries)
-        for rule_id, entries in candidates.items()
-    }
-    score = finish(
-        fit_,
-        counted,
-        stage_rank=stage_rank,
-        hand_raised=hand_raised,
-        last_us=None,  # the score's last_activity_at is not read: last_at is written
-        rules=ruleset,
-        now=now,
-        top=TOP_REASONS,
-    )
-    return score, last_at
