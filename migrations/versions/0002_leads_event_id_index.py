@@ -18,6 +18,19 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # The rescore reads an event's leads a range of ids at a time: without this index a range
     # is walked through every lead id in it, other events' included.
+    if op.get_context().dialect.name == "postgresql":
+        # Built without blocking writes to leads (attendees keep acting during an upgrade of
+        # a live server); CONCURRENTLY cannot run inside a transaction.
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_leads_event_id",
+                "leads",
+                ["event_id", "id"],
+                unique=False,
+                postgresql_concurrently=True,
+                if_not_exists=True,
+            )
+        return
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.create_index("ix_leads_event_id", ["event_id", "id"], unique=False)
 
