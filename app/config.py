@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # and/or as `expohall worker`; rows are leased, so several processes never send one twice.
     worker_in_app: bool = True
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # After a round that filled no batch: lets lead events gather (fewer, larger transactions).
+    worker_linger_seconds: float = Field(default=0.25, ge=0, le=10)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # Follow-up email goes out through this SMTP relay.
     smtp_host: str | None = None

@@ -35,15 +35,31 @@ async def run_once(
     now: dt.datetime | None = None,
 ) -> int:
     """Do everything that is due now; returns how many rows were handled (0: idle)."""
-    events, deliveries, messages = await due(sessionmaker, now=now)
-    done = 0
-    if events:
-        done += await webhook_delivery.dispatch_events(sessionmaker, settings, now=now)
-    if deliveries or done:
-        done += await webhook_delivery.send_due(sessionmaker, settings, now=now)
-    if messages:
-        done += await mailer.send_due(sessionmaker, settings, now=now)
+    done, _ = await _round(sessionmaker, settings, now=now)
     return done
+
+
+async def _round(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[int, bool]:
+    """`run_once`, also saying whether a step filled its batch (more work surely waits)."""
+    events, deliveries, messages = await due(sessionmaker, now=now)
+    dispatched = sent = mailed = 0
+    if events:
+        dispatched = await webhook_delivery.dispatch_events(sessionmaker, settings, now=now)
+    if deliveries or dispatched:
+        sent = await webhook_delivery.send_due(sessionmaker, settings, now=now)
+    if messages:
+        mailed = await mailer.send_due(sessionmaker, settings, now=now)
+    full = (
+        dispatched >= webhook_delivery.DISPATCH_BATCH
+        or sent >= webhook_delivery.SEND_BATCH
+        or mailed >= mailer.BATCH
+    )
+    return dispatched + sent + mailed, full
 
 
 async def due(
@@ -91,20 +107,28 @@ async def prune(
 async def run_forever(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
 ) -> None:
-    """Loop until `stop` is set: work while there is work, otherwise poll every few seconds."""
+    """Loop until `stop` is set: work while there is work, otherwise poll every few seconds.
+
+    After a round that handled some rows but filled no batch, the worker lets the next rows
+    gather for `worker_linger_seconds` before it looks again: while attendees act, lead events
+    arrive one per request, and a round per event would spend a transaction (on SQLite, the
+    one write lock) on each. A round that filled a batch goes on at once."""
     pruned_at = 0.0
     while not stop.is_set():
         try:
-            busy = await run_once(sessionmaker, settings)
+            busy, full = await _round(sessionmaker, settings)
             if time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
                 pruned_at = time.monotonic()
                 await prune(sessionmaker)
         except Exception:
             log.exception("worker.failed")
-            busy = 0
-        if not busy:
+            busy, full = 0, False
+        if full:
+            continue
+        pause = settings.worker_linger_seconds if busy else settings.worker_poll_seconds
+        if pause:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
+                await asyncio.wait_for(stop.wait(), pause)
 
 
 async def start_in_app(app: FastAPI, settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import httpx
 from fastapi import FastAPI
@@ -68,3 +69,47 @@ async def test_dispatching_an_event_again_adds_no_second_delivery(
     assert await webhook_delivery.dispatch_events(sm, settings) == 0
     count = await db.scalar(select(func.count()).select_from(WebhookDelivery))
     assert count == 2
+
+
+async def test_events_that_arrive_while_the_worker_lingers_go_out_in_one_round(
+    app: FastAPI, db: AsyncSession, settings: Settings
+) -> None:
+    event = await make_event(db, slug="summit")
+    acme = await make_exhibitor(db, event, slug="acme")
+    regs = [await make_registration(db, event) for _ in range(4)]
+    await db.commit()
+    lingering = settings.model_copy(
+        update={"worker_poll_seconds": 0.05, "worker_linger_seconds": 0.6}
+    )
+    sm = app.state.sessionmaker
+
+    async def visit(n: int) -> None:
+        async with sm() as session, session.begin():
+            await record(session, event=event, registration=regs[n], type="booth.visit",
+                         exhibitor_id=acme.id, idempotency_key=f"v{n}")  # fmt: skip
+
+    async def dispatched() -> list[tuple[int, dt.datetime]]:
+        rows = await db.execute(select(LeadEvent.lead_id, LeadEvent.dispatched_at))
+        return [(lead_id, at) for lead_id, at in rows if at is not None]
+
+    async def until_dispatched(count: int) -> None:
+        async with asyncio.timeout(10):
+            while len(await dispatched()) < count:  # noqa: ASYNC110 (the worker signals nothing)
+                await asyncio.sleep(0.02)
+
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_forever(sm, lingering, stop))
+    try:
+        await visit(0)
+        await until_dispatched(2)
+        # The worker has just handled a round: three more attendees act, 0.15 s apart, each
+        # in a transaction of their own (a worker polling every 0.05 s would take each alone).
+        for n in (1, 2, 3):
+            await asyncio.sleep(0.15)
+            await visit(n)
+        await until_dispatched(8)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 5)
+    rounds = sorted({at for _, at in await dispatched()})
+    assert len(rounds) == 2  # the first visit's two events, then the other six together
