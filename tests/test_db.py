@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Account
-from app.db import DbSession
+from app.db import DbSession, attach_loaded
 from app.errors import Conflict
+from app.events.models import Event
 from tests.factories import make_event
 
 
@@ -156,3 +157,21 @@ async def test_request_commits_before_the_response_starts(app: FastAPI, db: Asyn
     }
     await app(scope, receive, send)  # type: ignore[arg-type]
     assert seen_at_response_start == [["kept@example.com"]]
+
+
+async def test_an_attached_row_is_the_sessions_stored_row(db: AsyncSession) -> None:
+    event = await make_event(db)
+    await db.commit()
+    values = {c.key: getattr(event, c.key) for c in Event.__table__.columns}
+    db.expunge(event)
+    attached = attach_loaded(db, Event, {**values, "name": "Renamed in memory only"})
+    # Persistent, with nothing to flush: the session hands it out for the row's key...
+    assert await db.get(Event, event.id) is attached
+    assert not db.new
+    assert not db.dirty
+    await db.commit()
+    # ...and a change made afterwards is flushed as an ordinary change.
+    attached.slug = "renamed"
+    await db.commit()
+    stored = (await db.execute(select(Event.slug, Event.name).where(Event.id == event.id))).one()
+    assert tuple(stored) == ("renamed", values["name"])

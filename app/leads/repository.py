@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -28,11 +29,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.booths.models import Booth, BoothConsent, Exhibitor
-from app.db import utcnow
+from app.db import attach_loaded, utcnow
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
@@ -67,7 +67,11 @@ async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity
 _ACTIVITIES = cast(Table, Activity.__table__)
 # Every column but the id, so one prebuilt statement per dialect serves every call.
 _ACTIVITY_COLUMNS = tuple(c.key for c in _ACTIVITIES.columns if c.key != "id")
-_ACTIVITY_DEFAULTS: dict[str, Any] = {"label": "", "live": False}
+_ACTIVITY_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(_ACTIVITY_COLUMNS),
+    "label": "",
+    "live": False,
+}
 _statements: dict[tuple[str, str], Any] = {}
 
 
@@ -84,7 +88,7 @@ def _dialect_insert(db: AsyncSession) -> Any:
 
 
 def _activity_insert(db: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING * of one activity, built once per dialect:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id of one activity, built once per dialect:
     the hot path neither builds a statement nor generates its cache key per call."""
     key = ("activity_insert", db.get_bind().dialect.name)
     statement = _statements.get(key)
@@ -93,34 +97,28 @@ def _activity_insert(db: AsyncSession) -> Any:
             _dialect_insert(db)(_ACTIVITIES)
             .values({name: bindparam(f"b_{name}") for name in _ACTIVITY_COLUMNS})
             .on_conflict_do_nothing(index_elements=["event_id", "idempotency_key"])
-            .returning(*_ACTIVITIES.columns)
+            .returning(_ACTIVITIES.c.id)
         )
     return statement
 
 
-async def insert_activity(db: AsyncSession, row: Activity) -> bool:
+async def insert_activity(db: AsyncSession, values: dict[str, Any]) -> Activity | None:
     """INSERT … ON CONFLICT DO NOTHING (one statement; a duplicate key never aborts the
-    caller's transaction, on SQLite or PostgreSQL). On success `row` joins the session."""
-    params: dict[str, Any] = {}
-    for name in _ACTIVITY_COLUMNS:
-        value = getattr(row, name)
-        if value is None:
-            # Unset: the column's default, as the ORM would have written it.
-            value = _ACTIVITY_DEFAULTS.get(name)
-            if name == "meta":
-                value = {}
-            elif name == "created_at":
-                value = utcnow()
-        params[f"b_{name}"] = value
+    caller's transaction, on SQLite or PostgreSQL) of an activity's columns (all but the id;
+    a column left out takes its default). Returns the new row, joined to the session as
+    stored; None for a duplicate key."""
+    row = {**_ACTIVITY_DEFAULTS, "meta": {}, **values}
+    if row["created_at"] is None:
+        row["created_at"] = utcnow()
+    if row["at"].tzinfo is not dt.UTC:
+        row["at"] = row["at"].astimezone(dt.UTC)  # as the database gives it back
+    params = {f"b_{name}": row[name] for name in _ACTIVITY_COLUMNS}
     connection = await _connection(db)
-    inserted = (await connection.execute(_activity_insert(db), params)).one_or_none()
-    if inserted is None:
-        return False
-    for column, value in zip(_ACTIVITIES.columns, inserted, strict=True):
-        setattr(row, column.key, value)
-    make_transient_to_detached(row)
-    db.add(row)
-    return True
+    new_id = (await connection.execute(_activity_insert(db), params)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    row["id"] = new_id
+    return attach_loaded(db, Activity, row)
 
 
 async def insert_once(db: AsyncSession, row: Activity | Lead) -> bool:
@@ -243,9 +241,7 @@ async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict
         new_id = ids.get(values["scope"])
         if new_id is None:
             continue
-        lead = Lead(id=new_id, **{k: values[k] for k in _LEAD_COLUMNS})
-        make_transient_to_detached(lead)
-        db.add(lead)
+        lead = attach_loaded(db, Lead, {"id": new_id, **{k: values[k] for k in _LEAD_COLUMNS}})
         created[values["scope"]] = lead
     return created
 

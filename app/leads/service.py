@@ -263,25 +263,28 @@ async def record(
         if existing is not None:
             return RecordResult(existing, created=False)
         raise
-    row = Activity(
-        event_id=event.id,
-        registration_id=registration.id,
-        type=type,
-        at=at,
-        value=value,
-        exhibitor_id=ctx.exhibitor_id,
-        booth_id=ctx.booth_id,
-        session_id=session_id,
-        resource_id=resource_id,
-        label=ctx.label[:200],
-        stage=ctx.stage,
-        live=ctx.live,
-        percent=ctx.percent,
-        meta=meta,
-        idempotency_key=idempotency_key,
-        created_at=now,
+    row = await repository.insert_activity(
+        db,
+        {
+            "event_id": event.id,
+            "registration_id": registration.id,
+            "type": type,
+            "at": at,
+            "value": value,
+            "exhibitor_id": ctx.exhibitor_id,
+            "booth_id": ctx.booth_id,
+            "session_id": session_id,
+            "resource_id": resource_id,
+            "label": ctx.label[:200],
+            "stage": ctx.stage,
+            "live": ctx.live,
+            "percent": ctx.percent,
+            "meta": meta,
+            "idempotency_key": idempotency_key,
+            "created_at": now,
+        },
     )
-    if not await repository.insert_activity(db, row):
+    if row is None:
         existing = await repository.activity_by_key(db, event.id, idempotency_key)
         assert existing is not None  # noqa: S101
         return RecordResult(existing, created=False)
@@ -297,6 +300,10 @@ async def record(
         own = known.override(rules, ctx.exhibitor_id, ctx.booth)
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
     folding = _Folding(db, event, registration, profile, fact, rules, now)
+    if EVENT_SCOPE not in found.leads:
+        # Every activity is written with its attendee's event lead, in one transaction: an
+        # attendee without one has no earlier activity to read (their first action).
+        folding.first_activity()
     by_scope: dict[int, Lead] = {}
     new_rows: list[dict[str, Any]] = []
     promoted_new: dict[int, str] = {}
@@ -441,6 +448,10 @@ class _Folding:
         self.transitions: list[dict[str, Any]] = []
         self.mqls: list[Lead] = []
         self._log: list[ActivityFact] | None = None
+
+    def first_activity(self) -> None:
+        """The attendee has no earlier activity: `history` reads nothing."""
+        self._log = []
 
     async def history(self, exhibitor_id: int | None) -> list[ActivityFact]:
         """The attendee's earlier activities that count for a lead (all, or one exhibitor's)."""

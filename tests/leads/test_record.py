@@ -133,8 +133,8 @@ async def test_duplicate_insert_keeps_the_callers_transaction(db: AsyncSession) 
         "at": utcnow(),
         "idempotency_key": "dup",
     }
-    assert await repository.insert_activity(db, Activity(**values))
-    assert not await repository.insert_activity(db, Activity(**values))
+    assert await repository.insert_activity(db, values)
+    assert await repository.insert_activity(db, values) is None
     assert not await repository.insert_once(db, Activity(**values))
     # The transaction is still usable and still holds the first row.
     await db.commit()
