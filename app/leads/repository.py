@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    and_,
     bindparam,
     func,
     insert,
@@ -30,13 +31,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.booths.models import Booth, BoothConsent, Exhibitor
 from app.db import attach_loaded, utcnow
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
-from app.leads.models import Activity, Lead, LeadTransition, RulesVersion
+from app.leads.models import EVENT_SCOPE, Activity, Lead, LeadTransition, RulesVersion
 
 AnyRow = Row[*tuple[Any, ...]]
 # ActivityFact's fields, in order.
@@ -156,9 +158,12 @@ class RecordLeads:
     booth_shared: bool | None  # the attendee's answer at that exhibitor's booth, if any
 
 
-def _leads_for_record_statements(by_booth: bool) -> tuple[Any, Any]:
-    """The leads (locked) with the rules version and booth answer riding along, and the
-    lead-less select of the latter two; built once (bound parameters only)."""
+def _leads_for_record_statements(by_booth: bool) -> tuple[Any, Any, Any]:
+    """For `leads_for_record`, built once (bound parameters only): the leads (locked) with
+    the rules version and booth answer riding along; the lead-less select of the latter two;
+    and, for SQLite, one statement giving both whether or not the attendee has leads (an
+    outer join from the one-row select; nothing to lock there: the IMMEDIATE transaction
+    already holds the database's write lock)."""
     version = (
         select(func.max(RulesVersion.version))
         .where(RulesVersion.event_id == bindparam("event_id"))
@@ -174,45 +179,52 @@ def _leads_for_record_statements(by_booth: bool) -> tuple[Any, Any]:
         if by_booth
         else null()
     )
-    leads = (
-        select(Lead, version, shared)
-        .where(
-            Lead.event_id == bindparam("event_id"),
-            Lead.registration_id == bindparam("registration_id"),
-            Lead.scope.in_(bindparam("scopes", expanding=True)),
-        )
-        .with_for_update(of=Lead)
+    c = _LEADS.c
+    matches = and_(
+        c.event_id == bindparam("event_id"),
+        c.registration_id == bindparam("registration_id"),
+        c.scope.in_([EVENT_SCOPE, bindparam("exhibitor_id")])
+        if by_booth
+        else c.scope == EVENT_SCOPE,
     )
-    return leads, select(version, shared)
-
-
-_LEADS_FOR_RECORD = {by_booth: _leads_for_record_statements(by_booth) for by_booth in (False, True)}
+    columns = [_LEAD_READ.get(column.key, column) for column in c]
+    leads = select(*columns, version, shared).where(matches).with_for_update(of=_LEADS)
+    head = select(version.label("version"), shared.label("shared")).subquery()
+    joined = select(*columns, head.c.version, head.c.shared).select_from(
+        head.outerjoin(_LEADS, matches)
+    )
+    return leads, select(version, shared), joined
 
 
 async def leads_for_record(
-    db: AsyncSession,
-    event_id: int,
-    registration_id: int,
-    scopes: Sequence[int],
-    exhibitor_id: int | None,
+    db: AsyncSession, event_id: int, registration_id: int, exhibitor_id: int | None
 ) -> RecordLeads:
-    """The attendee's leads of `scopes` (locked), with the rules version and booth consent
-    as scalar subqueries; a second, lead-less select only when the attendee has no lead."""
-    leads, first = _LEADS_FOR_RECORD[exhibitor_id is not None]
-    params: dict[str, Any] = {
-        "event_id": event_id,
-        "registration_id": registration_id,
-        "scopes": list(scopes),
-    }
+    """The attendee's event lead and, given an exhibitor, their lead there (locked), with the
+    rules version and the booth's consent answer: one statement on SQLite; on PostgreSQL a
+    second, lead-less select when the attendee has no lead. The leads join the session as
+    loaded (one already in the session is handed out as it is, as an ORM select would)."""
+    leads, first, joined = _LEADS_FOR_RECORD[exhibitor_id is not None]
+    params: dict[str, Any] = {"event_id": event_id, "registration_id": registration_id}
     if exhibitor_id is not None:
         params["exhibitor_id"] = exhibitor_id
-    rows = (await db.execute(leads, params)).all()
-    if rows:
-        return RecordLeads({r[0].scope: r[0] for r in rows}, rows[0][1], _bool(rows[0][2]))
-    params.pop("scopes")
     connection = await _connection(db)
-    found = (await connection.execute(first, params)).one()
-    return RecordLeads({}, found[0], _bool(found[1]))
+    sqlite = connection.dialect.name == "sqlite"
+    rows = (await connection.execute(joined if sqlite else leads, params)).all()
+    if not rows:
+        found = (await connection.execute(first, params)).one()
+        return RecordLeads({}, found[0], _bool(found[1]))
+    by_scope: dict[int, Lead] = {}
+    for row in rows:
+        if row[0] is None:
+            continue  # SQLite's outer join: no lead
+        values = dict(zip(_LEAD_KEYS, row, strict=False))
+        values["state"] = decode_json(values["state"])
+        values["contributions"] = decode_json(values["contributions"])
+        loaded = db.identity_map.get(identity_key(Lead, values["id"]))
+        lead = loaded if isinstance(loaded, Lead) else attach_loaded(db, Lead, values)
+        by_scope[lead.scope] = lead
+    last = rows[0]
+    return RecordLeads(by_scope, last[-2], _bool(last[-1]))
 
 
 def _bool(value: Any) -> bool | None:
@@ -546,6 +558,12 @@ class EncodedJSON(TypeDecorator[str]):
 
 
 _LEADS = cast(Table, Lead.__table__)
+_LEAD_KEYS = tuple(column.key for column in _LEADS.c)
+# JSON read as text, decoded with orjson (asyncpg hands JSON over decoded already).
+_LEAD_READ = {
+    name: type_coerce(_LEADS.c[name], Text).label(name) for name in ("state", "contributions")
+}
+_LEADS_FOR_RECORD = {by_booth: _leads_for_record_statements(by_booth) for by_booth in (False, True)}
 # The columns scoring writes (the record path, the bulk path and the rescore).
 SCORE_COLUMNS = (
     "fit",

@@ -288,10 +288,7 @@ async def record(
         existing = await repository.activity_by_key(db, event.id, idempotency_key)
         assert existing is not None  # noqa: S101
         return RecordResult(existing, created=False)
-    scopes = [EVENT_SCOPE] if ctx.exhibitor_id is None else [EVENT_SCOPE, ctx.exhibitor_id]
-    found = await repository.leads_for_record(
-        db, event.id, registration.id, scopes, ctx.exhibitor_id
-    )
+    found = await repository.leads_for_record(db, event.id, registration.id, ctx.exhibitor_id)
     rules = await rules_at(db, event, found.version)
     fact = fact_of(row)
     profile = profile_of(registration)
