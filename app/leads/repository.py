@@ -34,7 +34,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.booths.models import Booth, BoothConsent, Exhibitor
-from app.db import attach_loaded, utcnow
+from app.db import UTCDateTime, attach_loaded, utcnow
+from app.db_driver import DriverStatement, Timestamps
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
@@ -234,20 +235,53 @@ def _bool(value: Any) -> bool | None:
 _LEAD_COLUMNS = tuple(c.key for c in cast(Table, Lead.__table__).columns if c.key != "id")
 
 
+_NEW_LEADS: dict[tuple[str, int], DriverStatement] = {}
+_TIMESTAMP_COLUMNS = frozenset(
+    c.key for c in cast(Table, Lead.__table__).columns if isinstance(c.type, UTCDateTime)
+)
+_JSON_COLUMNS = frozenset(("state", "contributions"))
+
+
+def _new_leads_insert(db: AsyncSession, count: int) -> DriverStatement:
+    """INSERT … VALUES (…), … ON CONFLICT DO NOTHING RETURNING id, scope of `count` leads at
+    the driver's level, built once per dialect and count: parameters `<column>_<n>`."""
+    key = (db.get_bind().dialect.name, count)
+    found = _NEW_LEADS.get(key)
+    if found is None:
+        names = [[f"{k}_{n}" for k in _LEAD_COLUMNS] for n in range(count)]
+        rows: list[dict[str, Any]] = [
+            {k: bindparam(name) for k, name in zip(_LEAD_COLUMNS, row, strict=True)}
+            for row in names
+        ]
+        statement = (
+            _dialect_insert(db)(_LEADS)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
+            .returning(_LEADS.c.id, _LEADS.c.scope)
+        )
+        found = _NEW_LEADS[key] = DriverStatement(statement, [n for row in names for n in row])
+    return found
+
+
 async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, Lead]:
     """INSERT … ON CONFLICT DO NOTHING of an attendee's fully scored new leads, in one
-    statement → the new Lead (joined to the session as loaded) by scope; a lead another
-    transaction created first is left out."""
+    statement at the driver's level → the new Lead (joined to the session as loaded) by
+    scope; a lead another transaction created first is left out."""
     if not rows:
         return {}
-    params = []
+    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
+    params: list[Any] = []
     for values in rows:
-        row = {f"b_{k}": values[k] for k in _LEAD_COLUMNS}
-        row["b_state"] = orjson.dumps(values["state"]).decode()
-        row["b_contributions"] = orjson.dumps(values["contributions"]).decode()
-        params.append(row)
-    connection = await _connection(db)
-    ids = {r.scope: r.id for r in await connection.execute(_lead_insert(db), params)}
+        for k in _LEAD_COLUMNS:
+            value = values[k]
+            if k in _TIMESTAMP_COLUMNS:
+                value = to_driver(value)
+            elif k in _JSON_COLUMNS:
+                value = orjson.dumps(value).decode()
+            params.append(value)
+    ids = dict(
+        (scope, id_) for id_, scope in await _new_leads_insert(db, len(rows)).all(db, *params)
+    )
     created = {}
     for values in rows:
         new_id = ids.get(values["scope"])
