@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, cast
@@ -279,9 +279,9 @@ async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict
             elif k in _JSON_COLUMNS:
                 value = orjson.dumps(value).decode()
             params.append(value)
-    ids = dict(
-        (scope, id_) for id_, scope in await _new_leads_insert(db, len(rows)).all(db, *params)
-    )
+    connection = await _connection(db)  # flushes what the statement must see
+    inserted = await _new_leads_insert(db, len(rows)).all(connection, *params)
+    ids = {scope: id_ for id_, scope in inserted}
     created = {}
     for values in rows:
         new_id = ids.get(values["scope"])
@@ -293,21 +293,34 @@ async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict
 
 
 async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str, Any]]]) -> None:
-    """One executemany (state and contributions encoded by orjson) for loaded leads, which
-    take the values as committed state (nothing left for the unit of work to flush)."""
+    """One executemany at the driver's level (state and contributions encoded by orjson) of
+    loaded leads' SCORE_COLUMNS, which the leads take as committed state (nothing left for
+    the unit of work to flush)."""
     if not pairs:
         return
-    params = []
+    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
+    rows = []
     for lead, values in pairs:
-        row = {f"b_{k}": v for k, v in values.items()}
-        row["b_id"] = lead.id
-        row["b_state"] = orjson.dumps(values["state"]).decode()
-        row["b_contributions"] = orjson.dumps(values["contributions"]).decode()
-        params.append(row)
-    await db.execute(_LEAD_SET, params)
+        values = {
+            **values,
+            "state": orjson.dumps(values["state"]).decode(),
+            "contributions": orjson.dumps(values["contributions"]).decode(),
+        }
+        rows.append(_lead_set_row(values, lead.id, to_driver))
+    await _LEAD_SET.many(await _connection(db), rows)
     for lead, values in pairs:
         for key, value in values.items():
             set_committed_value(lead, key, value)
+
+
+def _lead_set_row(
+    values: dict[str, Any], lead_id: int, to_driver: Callable[[dt.datetime | None], Any]
+) -> tuple[Any, ...]:
+    """`_LEAD_SET`'s parameters from SCORE_COLUMNS values (JSON already encoded)."""
+    return (
+        *(to_driver(values[k]) if k in _TIMESTAMP_COLUMNS else values[k] for k in SCORE_COLUMNS),
+        lead_id,
+    )
 
 
 _FACTS_OF_ATTENDEE = select(*FACT_COLUMNS).where(
@@ -462,7 +475,15 @@ async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Executemany of scored leads: b_id and b_<column>, state and contributions encoded
     (in id order, as `update_leads`)."""
     if rows:
-        await db.execute(_LEAD_SET, sorted(rows, key=itemgetter("b_id")))
+        to_driver = Timestamps.of(db.get_bind().dialect).to_driver
+        rows = sorted(rows, key=itemgetter("b_id"))
+        await _LEAD_SET.many(
+            await _connection(db),
+            [
+                _lead_set_row({k: row[f"b_{k}"] for k in SCORE_COLUMNS}, row["b_id"], to_driver)
+                for row in rows
+            ],
+        )
 
 
 def _lead_insert(db: AsyncSession) -> Any:
@@ -614,11 +635,13 @@ SCORE_COLUMNS = (
     "contributions",
     "updated_at",
 )
-_LEAD_SET = (
+_LEAD_SET = DriverStatement(
     update(_LEADS)
-    .where(_LEADS.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}", type_=_column_type(name)) for name in SCORE_COLUMNS})
+    .where(_LEADS.c.id == bindparam("id"))
+    .values({name: bindparam(name) for name in SCORE_COLUMNS}),
+    (*SCORE_COLUMNS, "id"),
 )
+"""The scoring columns of one lead by id, at the driver's level (`_lead_set_row`)."""
 
 
 async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
