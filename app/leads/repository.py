@@ -10,13 +10,10 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
-    JSON,
     ColumnElement,
-    Dialect,
     Row,
     Table,
     Text,
-    TypeDecorator,
     and_,
     bindparam,
     func,
@@ -243,8 +240,9 @@ _JSON_COLUMNS = frozenset(("state", "contributions"))
 
 
 def _new_leads_insert(db: AsyncSession, count: int) -> DriverStatement:
-    """INSERT … VALUES (…), … ON CONFLICT DO NOTHING RETURNING id, scope of `count` leads at
-    the driver's level, built once per dialect and count: parameters `<column>_<n>`."""
+    """INSERT … VALUES (…), … ON CONFLICT DO NOTHING RETURNING id, registration_id, scope of
+    `count` leads at the driver's level, built once per dialect and count (`_LEAD_COLUMNS`
+    of each lead in turn)."""
     key = (db.get_bind().dialect.name, count)
     found = _NEW_LEADS.get(key)
     if found is None:
@@ -257,34 +255,63 @@ def _new_leads_insert(db: AsyncSession, count: int) -> DriverStatement:
             _dialect_insert(db)(_LEADS)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
-            .returning(_LEADS.c.id, _LEADS.c.scope)
+            .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
         )
         found = _NEW_LEADS[key] = DriverStatement(statement, [n for row in names for n in row])
     return found
 
 
+NEW_LEADS_CHUNK = 256
+"""The most leads one INSERT takes (256 x 20 parameters: well within SQLite's and asyncpg's
+limits of 32,766 and 32,767)."""
+
+
+def _chunk_sizes(count: int) -> list[int]:
+    """`count` as NEW_LEADS_CHUNK-sized parts and powers of two: at most 9 statements per
+    dialect are ever built, whatever the batch sizes."""
+    sizes = [NEW_LEADS_CHUNK] * (count // NEW_LEADS_CHUNK)
+    rest = count % NEW_LEADS_CHUNK
+    sizes += [1 << bit for bit in reversed(range(rest.bit_length())) if rest >> bit & 1]
+    return sizes
+
+
+async def _insert_leads(
+    db: AsyncSession, rows: list[dict[str, Any]], *, encoded: bool
+) -> dict[tuple[int, int], int]:
+    """INSERT … ON CONFLICT DO NOTHING of scored leads (`_LEAD_COLUMNS`; state and
+    contributions already `encoded`, or not) at the driver's level → id by (registration,
+    scope) of those inserted; a lead another transaction created first is left out."""
+    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
+    connection = await _connection(db)  # flushes what the statement must see
+    ids: dict[tuple[int, int], int] = {}
+    start = 0
+    for size in _chunk_sizes(len(rows)):
+        params: list[Any] = []
+        for values in rows[start : start + size]:
+            for k in _LEAD_COLUMNS:
+                value = values[k]
+                if k in _TIMESTAMP_COLUMNS:
+                    value = to_driver(value)
+                elif k in _JSON_COLUMNS and not encoded:
+                    value = orjson.dumps(value).decode()
+                params.append(value)
+        start += size
+        for id_, registration_id, scope in await _new_leads_insert(db, size).all(
+            connection, *params
+        ):
+            ids[registration_id, scope] = id_
+    return ids
+
+
 async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, Lead]:
-    """INSERT … ON CONFLICT DO NOTHING of an attendee's fully scored new leads, in one
-    statement at the driver's level → the new Lead (joined to the session as loaded) by
-    scope; a lead another transaction created first is left out."""
+    """`insert_leads` of one attendee's new leads (state and contributions as objects) →
+    the new Lead, joined to the session as loaded, by scope."""
     if not rows:
         return {}
-    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-    params: list[Any] = []
-    for values in rows:
-        for k in _LEAD_COLUMNS:
-            value = values[k]
-            if k in _TIMESTAMP_COLUMNS:
-                value = to_driver(value)
-            elif k in _JSON_COLUMNS:
-                value = orjson.dumps(value).decode()
-            params.append(value)
-    connection = await _connection(db)  # flushes what the statement must see
-    inserted = await _new_leads_insert(db, len(rows)).all(connection, *params)
-    ids = {scope: id_ for id_, scope in inserted}
+    ids = await _insert_leads(db, rows, encoded=False)
     created = {}
     for values in rows:
-        new_id = ids.get(values["scope"])
+        new_id = ids.get((values["registration_id"], values["scope"]))
         if new_id is None:
             continue
         lead = attach_loaded(db, Lead, {"id": new_id, **{k: values[k] for k in _LEAD_COLUMNS}})
@@ -486,44 +513,16 @@ async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def _lead_insert(db: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, registration, scope of scored leads
-    (b_<column> parameters, state and contributions encoded), built once per dialect."""
-    key = ("lead_insert", db.get_bind().dialect.name)
-    statement = _statements.get(key)
-    if statement is None:
-        statement = _statements[key] = (
-            _dialect_insert(db)(_LEADS)
-            .values(
-                {name: bindparam(f"b_{name}", type_=_column_type(name)) for name in _LEAD_COLUMNS}
-            )
-            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
-            .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
-        )
-    return statement
-
-
 async def insert_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
-    """INSERT … ON CONFLICT DO NOTHING of scored leads (state and contributions encoded)
-    → id by (registration, scope) of those inserted."""
-    if not rows:
-        return {}
-    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
-    connection = await _connection(db)
-    return {
-        (r.registration_id, r.scope): r.id
-        for r in await connection.execute(_lead_insert(db), params)
-    }
+    """INSERT … ON CONFLICT DO NOTHING of scored leads (`_LEAD_COLUMNS`, state and
+    contributions encoded) → id by (registration, scope) of those inserted."""
+    return await _insert_leads(db, rows, encoded=True) if rows else {}
 
 
 def decode_json(value: Any) -> Any:
     """A JSON value selected as text (`leads_for_batch`'s state): decoded with orjson.
     (asyncpg hands JSON over already decoded.)"""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _column_type(name: str) -> Any:
-    return EncodedJSON() if name in ("state", "contributions") else _LEADS.c[name].type
 
 
 async def lead_for_update(
@@ -600,16 +599,6 @@ async def registration_by_email(db: AsyncSession, event_id: int, email: str) -> 
         .scalars()
         .first()
     )
-
-
-class EncodedJSON(TypeDecorator[str]):
-    """A JSON column's value already encoded (by orjson): written as is."""
-
-    impl = JSON
-    cache_ok = True
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
 
 
 _LEADS = cast(Table, Lead.__table__)

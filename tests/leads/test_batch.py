@@ -156,3 +156,43 @@ async def test_bulk_api_equals_recording_one_by_one(
 
         db.expire_all()
         assert await _summary(db, many_id, many_ids) == await _summary(db, one_id, one_ids)
+
+
+async def test_a_batch_of_many_new_leads_gives_each_lead_its_own_id(
+    db: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    # 300 new attendees at one exhibitor: 600 new leads, written in parts of 256, 256, 64,
+    # 16 and 8. Every third asks for information (an MQL at once): its transitions must name
+    # its own leads, and no others.
+    event = await make_event(db, slug="many-new")
+    acme = await make_exhibitor(db, event)
+    regs = [
+        await make_registration(db, event, email=f"n{n}@example.com", consent_share_at=utcnow())
+        for n in range(300)
+    ]
+    account = await make_account(db)
+    await grant(db, account, event, RoleName.organizer)
+    headers = {"Authorization": f"Bearer {await make_api_token(db, account)}"}
+    reg_ids, event_id, acme_id = [r.id for r in regs], event.id, acme.id
+    await db.commit()
+    body = [
+        {
+            "email": f"n{n}@example.com",
+            "type": "info.request" if n % 3 == 0 else "booth.visit",
+            "exhibitor_id": acme_id,
+            "idempotency_key": f"new-{n}",
+        }
+        for n in range(300)
+    ]
+    answer = await client.post(
+        "/api/events/many-new/activities", json={"items": body}, headers=headers
+    )
+    assert answer.json()["created"] == 300
+    leads = (await db.execute(select(Lead).where(Lead.event_id == event_id))).scalars().all()
+    assert sorted((lead.registration_id, lead.scope) for lead in leads) == sorted(
+        (r, scope) for r in reg_ids for scope in (0, acme_id)
+    )
+    mql = {lead.id for lead in leads if lead.stage == "mql"}
+    moved = set((await db.execute(select(LeadTransition.lead_id))).scalars())
+    assert len(mql) == 200  # both leads of each of the 100 who asked
+    assert moved == mql
