@@ -67,6 +67,7 @@ async def activity_by_key(db: AsyncSession, event_id: int, key: str) -> Activity
 _ACTIVITIES = cast(Table, Activity.__table__)
 # Every column but the id, so one prebuilt statement per dialect serves every call.
 _ACTIVITY_COLUMNS = tuple(c.key for c in _ACTIVITIES.columns if c.key != "id")
+_ACTIVITY_COLUMN_SET = frozenset(_ACTIVITY_COLUMNS)
 _ACTIVITY_DEFAULTS: dict[str, Any] = {
     **dict.fromkeys(_ACTIVITY_COLUMNS),
     "label": "",
@@ -107,11 +108,21 @@ async def insert_activity(db: AsyncSession, values: dict[str, Any]) -> Activity 
     caller's transaction, on SQLite or PostgreSQL) of an activity's columns (all but the id;
     a column left out takes its default). Returns the new row, joined to the session as
     stored; None for a duplicate key."""
-    row = {**_ACTIVITY_DEFAULTS, "meta": {}, **values}
+    unknown = values.keys() - _ACTIVITY_COLUMN_SET
+    if unknown:
+        raise TypeError(f"not columns of activities: {', '.join(sorted(unknown))}")
+    row = {**_ACTIVITY_DEFAULTS, **{k: v for k, v in values.items() if v is not None}}
+    if row["meta"] is None:
+        row["meta"] = {}
     if row["created_at"] is None:
         row["created_at"] = utcnow()
-    if row["at"].tzinfo is not dt.UTC:
-        row["at"] = row["at"].astimezone(dt.UTC)  # as the database gives it back
+    for name in ("at", "created_at"):
+        if row[name].tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC timestamps")
+        row[name] = row[name].astimezone(dt.UTC)  # as the database gives it back
+    for name in ("value", "percent"):
+        if row[name] is not None:
+            row[name] = float(row[name])  # as the database gives it back
     params = {f"b_{name}": row[name] for name in _ACTIVITY_COLUMNS}
     connection = await _connection(db)
     new_id = (await connection.execute(_activity_insert(db), params)).scalar_one_or_none()
@@ -219,7 +230,14 @@ async def leads_for_record(
         values["state"] = decode_json(values["state"])
         values["contributions"] = decode_json(values["contributions"])
         loaded = db.identity_map.get(identity_key(Lead, values["id"]))
-        lead = loaded if isinstance(loaded, Lead) else attach_loaded(db, Lead, values)
+        if isinstance(loaded, Lead):
+            # Loaded earlier in the caller's transaction (and flushed above): it takes the
+            # row as just read and locked, as an ORM select with populate_existing would.
+            for key, value in values.items():
+                set_committed_value(loaded, key, value)
+            lead = loaded
+        else:
+            lead = attach_loaded(db, Lead, values)
         by_scope[lead.scope] = lead
     last = rows[0]
     return RecordLeads(by_scope, last[-2], _bool(last[-1]))

@@ -297,9 +297,10 @@ async def record(
         own = known.override(rules, ctx.exhibitor_id, ctx.booth)
         targets.append((ctx.exhibitor_id, ctx.exhibitor_id, own))
     folding = _Folding(db, event, registration, profile, fact, rules, now)
-    if EVENT_SCOPE not in found.leads:
-        # Every activity is written with its attendee's event lead, in one transaction: an
-        # attendee without one has no earlier activity to read (their first action).
+    if not found.leads:
+        # Every activity is written with its attendee's event lead, in one transaction (by
+        # `record` and by `batch.record_many`): an attendee without leads has no earlier
+        # activity to read (their first action).
         folding.first_activity()
     by_scope: dict[int, Lead] = {}
     new_rows: list[dict[str, Any]] = []
@@ -342,9 +343,11 @@ async def record(
                 folding.transitions.append(_mql_transition(lead.id, promoted_new[scope], now))
                 folding.mqls.append(lead)
             continue
-        # Another transaction created it first: fold into theirs.
+        # Another transaction created it first: fold into theirs, whose activities the log
+        # read now holds (committed since this one looked).
         theirs = await repository.lead_for_update(db, event.id, registration.id, scope)
         assert theirs is not None  # noqa: S101
+        folding.forget_history()
         await folding.fold(theirs, next(o for s, _, o in targets if s == scope))
         by_scope[scope] = theirs
     leads = [by_scope[scope] for scope, _, _ in targets]
@@ -449,6 +452,10 @@ class _Folding:
     def first_activity(self) -> None:
         """The attendee has no earlier activity: `history` reads nothing."""
         self._log = []
+
+    def forget_history(self) -> None:
+        """Another transaction has written since: `history` reads the log again."""
+        self._log = None
 
     async def history(self, exhibitor_id: int | None) -> list[ActivityFact]:
         """The attendee's earlier activities that count for a lead (all, or one exhibitor's)."""

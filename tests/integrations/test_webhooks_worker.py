@@ -79,7 +79,7 @@ async def test_events_that_arrive_while_the_worker_lingers_go_out_in_one_round(
     regs = [await make_registration(db, event) for _ in range(4)]
     await db.commit()
     lingering = settings.model_copy(
-        update={"worker_poll_seconds": 0.05, "worker_linger_seconds": 0.6}
+        update={"worker_poll_seconds": 0.05, "worker_linger_seconds": 2.0}
     )
     sm = app.state.sessionmaker
 
@@ -102,10 +102,11 @@ async def test_events_that_arrive_while_the_worker_lingers_go_out_in_one_round(
     try:
         await visit(0)
         await until_dispatched(2)
-        # The worker has just handled a round: three more attendees act, 0.15 s apart, each
-        # in a transaction of their own (a worker polling every 0.05 s would take each alone).
+        # The worker has just handled a round: three more attendees act, 0.2 s apart, each
+        # in a transaction of their own (a worker polling every 0.05 s would take each alone;
+        # this one waits 2 s, time enough on a loaded machine).
         for n in (1, 2, 3):
-            await asyncio.sleep(0.15)
+            await asyncio.sleep(0.2)
             await visit(n)
         await until_dispatched(8)
     finally:

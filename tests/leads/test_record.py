@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -392,3 +393,62 @@ async def test_session_watch_percent_and_live_flag_are_derived(db: AsyncSession)
         idempotency_key="j",
     )
     assert later.activity.live is False
+
+
+async def test_a_lead_the_caller_loaded_earlier_is_folded_as_it_is_now(
+    app: FastAPI, db: AsyncSession
+) -> None:
+    # A call is logged on a lead page: the caller's transaction reads the lead, then records.
+    # If meanwhile another request recorded an activity on that lead, the fold must start
+    # from the row as it is now (locked), not from the copy read before.
+    if db.get_bind().dialect.name == "sqlite":
+        pytest.skip("on SQLite the caller's first read holds the write lock: no one writes between")
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    reg = await make_registration(db, event)
+    await record(db, event=event, registration=reg, type="booth.visit", exhibitor_id=acme.id,
+                 idempotency_key="first")  # fmt: skip
+    await db.commit()
+    sm = app.state.sessionmaker
+    async with sm() as caller, caller.begin():
+        read_before = (
+            await caller.execute(
+                select(Lead).where(Lead.registration_id == reg.id, Lead.exhibitor_id == acme.id)
+            )
+        ).scalar_one()
+        async with sm() as other, other.begin():
+            await record(other, event=event, registration=reg, type="info.request",
+                         exhibitor_id=acme.id, idempotency_key="meanwhile")  # fmt: skip
+        result = await record(caller, event=event, registration=reg, type="booth.visit",
+                              exhibitor_id=acme.id, idempotency_key="last")  # fmt: skip
+        assert result.lead_at(acme.id) is read_before
+    reg_id, acme_id = reg.id, acme.id
+    db.expire_all()
+    lead = (await _leads(db, reg_id))[acme_id]
+    counted = {c["rule"]: c["activity_ids"] for c in lead.contributions}
+    assert len(counted["info_request"]) == 1
+    assert lead.stage == "mql"  # the information request, folded by the other, is kept
+
+
+async def test_an_activity_row_with_a_naive_time_or_an_unknown_column_is_refused(
+    db: AsyncSession,
+) -> None:
+    event = await make_event(db)
+    reg = await make_registration(db, event)
+    values = {"event_id": event.id, "registration_id": reg.id, "type": "email.open"}
+    with pytest.raises(ValueError, match="naive"):
+        await repository.insert_activity(
+            db, {**values, "at": dt.datetime(2026, 5, 1, 9), "idempotency_key": "naive"}
+        )
+    with pytest.raises(TypeError, match="colour"):
+        await repository.insert_activity(
+            db, {**values, "at": utcnow(), "idempotency_key": "odd", "colour": "red"}
+        )
+    # None stands for the column's default, as before; a local time is stored as UTC.
+    local = dt.datetime(2026, 5, 1, 11, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    row = await repository.insert_activity(
+        db, {**values, "at": local, "idempotency_key": "ok", "label": None, "meta": None}
+    )
+    assert row is not None
+    assert (row.label, row.meta, row.live, row.at) == ("", {}, False, local)
+    assert row.at.tzinfo is dt.UTC
