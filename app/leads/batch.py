@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.errors import AppError
 from app.events.models import Event
-from app.leads import outbox, repository
+from app.leads import lead_writes, outbox, repository
 from app.leads.cache import event_context
 from app.leads.errors import InvalidActivity, UnknownAttendee
 from app.leads.facts import ActivityFact, Profile
@@ -277,12 +277,12 @@ async def _fold_leads(
                 created_at=now,
             )
             inserts.append(values)
-    await repository.set_leads(db, updates)
+    await lead_writes.set_leads(db, updates)
     before = {lead.id: {k: getattr(lead, k) for k in outbox.WATCHED} for lead in leads.values()}
     ids = {key: lead.id for key, lead in leads.items()}
     # By (attendee, scope): the unique index is filled in order, page by page.
     inserts.sort(key=lambda row: (row["registration_id"], row["scope"]))
-    ids.update(await repository.insert_leads(db, inserts))
+    ids.update(await lead_writes.insert_leads(db, inserts))
     lost = [row for row in inserts if (row["registration_id"], row["scope"]) not in ids]
     if lost:
         # Another transaction created these leads meanwhile: fold into theirs one by one.
@@ -382,5 +382,5 @@ async def _fold_lost(
         values["contributions"] = orjson.dumps(values["contributions"]).decode()
         updates.append({"b_id": lead.id, **{f"b_{k}": v for k, v in values.items()}})
         ids[key] = lead.id
-    await repository.set_leads(db, updates)
+    await lead_writes.set_leads(db, updates)
     return ids

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, cast
 
 import orjson
@@ -21,7 +20,6 @@ from sqlalchemy import (
     null,
     select,
     type_coerce,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,8 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.booths.models import Booth, BoothConsent, Exhibitor
-from app.db import UTCDateTime, attach_loaded, utcnow
-from app.db_driver import DriverStatement, Timestamps
+from app.db import attach_loaded, utcnow
 from app.events.models import Registration
 from app.leads import outbox
 from app.leads.facts import ActivityFact
@@ -247,127 +244,6 @@ def _bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
-_LEAD_COLUMNS = tuple(c.key for c in cast(Table, Lead.__table__).columns if c.key != "id")
-
-
-_NEW_LEADS: dict[tuple[str, int], DriverStatement] = {}
-_TIMESTAMP_COLUMNS = frozenset(
-    c.key for c in cast(Table, Lead.__table__).columns if isinstance(c.type, UTCDateTime)
-)
-_JSON_COLUMNS = frozenset(("state", "contributions"))
-
-
-def _new_leads_insert(db: AsyncSession, count: int) -> DriverStatement:
-    """INSERT … VALUES (…), … ON CONFLICT DO NOTHING RETURNING id, registration_id, scope of
-    `count` leads at the driver's level, built once per dialect and count (`_LEAD_COLUMNS`
-    of each lead in turn)."""
-    key = (db.get_bind().dialect.name, count)
-    found = _NEW_LEADS.get(key)
-    if found is None:
-        names = [[f"{k}_{n}" for k in _LEAD_COLUMNS] for n in range(count)]
-        rows: list[dict[str, Any]] = [
-            {k: bindparam(name) for k, name in zip(_LEAD_COLUMNS, row, strict=True)}
-            for row in names
-        ]
-        statement = (
-            _dialect_insert(db)(_LEADS)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["event_id", "registration_id", "scope"])
-            .returning(_LEADS.c.id, _LEADS.c.registration_id, _LEADS.c.scope)
-        )
-        found = _NEW_LEADS[key] = DriverStatement(statement, [n for row in names for n in row])
-    return found
-
-
-NEW_LEADS_CHUNK = 256
-"""The most leads one INSERT takes (256 x 20 parameters: well within SQLite's and asyncpg's
-limits of 32,766 and 32,767)."""
-
-
-def _chunk_sizes(count: int) -> list[int]:
-    """`count` as NEW_LEADS_CHUNK-sized parts and powers of two: at most 9 statements per
-    dialect are ever built, whatever the batch sizes."""
-    sizes = [NEW_LEADS_CHUNK] * (count // NEW_LEADS_CHUNK)
-    rest = count % NEW_LEADS_CHUNK
-    sizes += [1 << bit for bit in reversed(range(rest.bit_length())) if rest >> bit & 1]
-    return sizes
-
-
-async def _insert_leads(
-    db: AsyncSession, rows: list[dict[str, Any]], *, encoded: bool
-) -> dict[tuple[int, int], int]:
-    """INSERT … ON CONFLICT DO NOTHING of scored leads (`_LEAD_COLUMNS`; state and
-    contributions already `encoded`, or not) at the driver's level → id by (registration,
-    scope) of those inserted; a lead another transaction created first is left out."""
-    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-    connection = await _connection(db)  # flushes what the statement must see
-    ids: dict[tuple[int, int], int] = {}
-    start = 0
-    for size in _chunk_sizes(len(rows)):
-        params: list[Any] = []
-        for values in rows[start : start + size]:
-            for k in _LEAD_COLUMNS:
-                value = values[k]
-                if k in _TIMESTAMP_COLUMNS:
-                    value = to_driver(value)
-                elif k in _JSON_COLUMNS and not encoded:
-                    value = orjson.dumps(value).decode()
-                params.append(value)
-        start += size
-        for id_, registration_id, scope in await _new_leads_insert(db, size).all(
-            connection, *params
-        ):
-            ids[registration_id, scope] = id_
-    return ids
-
-
-async def insert_new_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[int, Lead]:
-    """`insert_leads` of one attendee's new leads (state and contributions as objects) →
-    the new Lead, joined to the session as loaded, by scope."""
-    if not rows:
-        return {}
-    ids = await _insert_leads(db, rows, encoded=False)
-    created = {}
-    for values in rows:
-        new_id = ids.get((values["registration_id"], values["scope"]))
-        if new_id is None:
-            continue
-        lead = attach_loaded(db, Lead, {"id": new_id, **{k: values[k] for k in _LEAD_COLUMNS}})
-        created[values["scope"]] = lead
-    return created
-
-
-async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str, Any]]]) -> None:
-    """One executemany at the driver's level (state and contributions encoded by orjson) of
-    loaded leads' SCORE_COLUMNS, which the leads take as committed state (nothing left for
-    the unit of work to flush)."""
-    if not pairs:
-        return
-    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-    rows = []
-    for lead, values in pairs:
-        values = {
-            **values,
-            "state": orjson.dumps(values["state"]).decode(),
-            "contributions": orjson.dumps(values["contributions"]).decode(),
-        }
-        rows.append(_lead_set_row(values, lead.id, to_driver))
-    await _LEAD_SET.many(await _connection(db), rows)
-    for lead, values in pairs:
-        for key, value in values.items():
-            set_committed_value(lead, key, value)
-
-
-def _lead_set_row(
-    values: dict[str, Any], lead_id: int, to_driver: Callable[[dt.datetime | None], Any]
-) -> tuple[Any, ...]:
-    """`_LEAD_SET`'s parameters from SCORE_COLUMNS values (JSON already encoded)."""
-    return (
-        *(to_driver(values[k]) if k in _TIMESTAMP_COLUMNS else values[k] for k in SCORE_COLUMNS),
-        lead_id,
-    )
-
-
 _FACTS_OF_ATTENDEE = select(*FACT_COLUMNS).where(
     Activity.event_id == bindparam("event_id"),
     Activity.registration_id == bindparam("registration_id"),
@@ -516,27 +392,6 @@ async def activity_facts_of(
     return facts
 
 
-async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany of scored leads: b_id and b_<column>, state and contributions encoded
-    (in id order, as `update_leads`)."""
-    if rows:
-        to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-        rows = sorted(rows, key=itemgetter("b_id"))
-        await _LEAD_SET.many(
-            await _connection(db),
-            [
-                _lead_set_row({k: row[f"b_{k}"] for k in SCORE_COLUMNS}, row["b_id"], to_driver)
-                for row in rows
-            ],
-        )
-
-
-async def insert_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> dict[tuple[int, int], int]:
-    """INSERT … ON CONFLICT DO NOTHING of scored leads (`_LEAD_COLUMNS`, state and
-    contributions encoded) → id by (registration, scope) of those inserted."""
-    return await _insert_leads(db, rows, encoded=True) if rows else {}
-
-
 def decode_json(value: Any) -> Any:
     """A JSON value selected as text (`leads_for_batch`'s state): decoded with orjson.
     (asyncpg hands JSON over already decoded.)"""
@@ -642,13 +497,6 @@ SCORE_COLUMNS = (
     "contributions",
     "updated_at",
 )
-_LEAD_SET = DriverStatement(
-    update(_LEADS)
-    .where(_LEADS.c.id == bindparam("id"))
-    .values({name: bindparam(name) for name in SCORE_COLUMNS}),
-    (*SCORE_COLUMNS, "id"),
-)
-"""The scoring columns of one lead by id, at the driver's level (`_lead_set_row`)."""
 
 
 async def insert_transitions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.events.models import Event, Registration
-from app.leads import outbox, repository
+from app.leads import lead_writes, outbox, repository
 from app.leads.cache import BoothInfo, EventContext, event_context
 from app.leads.errors import InvalidActivity
 from app.leads.facts import ActivityFact, Profile, Score
@@ -333,7 +333,7 @@ async def record(
         if promoted is not None:
             promoted_new[scope] = promoted
     # The attendee's new leads in one statement.
-    created = await repository.insert_new_leads(db, new_rows)
+    created = await lead_writes.insert_new_leads(db, new_rows)
     for values in new_rows:
         scope = values["scope"]
         lead = created.get(scope)
@@ -357,7 +357,7 @@ async def record(
         scope: {k: getattr(lead, k) for k in outbox.WATCHED} for scope, lead in found.leads.items()
     }
     # Both leads in one executemany; the loaded Lead objects take the values as committed.
-    await repository.update_loaded_leads(db, pending)
+    await lead_writes.update_loaded_leads(db, pending)
     await repository.insert_transitions(db, transitions)
     await outbox.emit(
         db,
