@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import orjson
 import structlog
+from pydantic_core import PydanticCustomError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -23,11 +24,11 @@ from app.errors import AppError
 from app.events.models import Event
 from app.leads import lead_writes, outbox, repository
 from app.leads.cache import event_context
-from app.leads.errors import InvalidActivity, UnknownAttendee
+from app.leads.errors import InvalidActivity, NotAnEmail, UnknownAttendee
 from app.leads.facts import ActivityFact, Profile
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride, Ruleset
-from app.leads.schemas import ActivityCreate
+from app.leads.schemas import ActivityCreate, checked_email
 from app.leads.scoring import fit_cache
 from app.leads.service import _check_value, _derive, _mql_transition, _score_values
 from app.leads.state import TOP_REASONS, LeadState, is_full
@@ -56,7 +57,7 @@ async def record_many(
 ) -> list[ItemOutcome]:
     """Record `items` (None: an item that failed validation, answered by the caller)."""
     outcomes: list[ItemOutcome | None] = [None] * len(items)
-    exact, lowered = await repository.registrations_by_emails(
+    attendees = await _registrations(
         db, event.id, [item.email for item in items if item is not None]
     )
     known = await event_context(db, event.id, event.created_at)
@@ -72,11 +73,10 @@ async def record_many(
     for index, item in enumerate(items):
         if item is None:
             continue
-        email = item.email.strip()
-        registration = exact.get(email) or lowered.get(email.lower())
+        registration = attendees.get(item.email)
         try:
             if registration is None:
-                raise UnknownAttendee()
+                raise _no_attendee(item.email)
             _check_value(item.type, item.value)
         except AppError as exc:
             outcomes[index] = ItemOutcome("error", error=exc)
@@ -148,6 +148,46 @@ async def record_many(
     if fresh:
         await _fold_leads(db, event, fresh, now)
     return [o if o is not None else ItemOutcome("error") for o in outcomes]
+
+
+async def _registrations(
+    db: AsyncSession, event_id: int, emails: list[str]
+) -> dict[str, repository.AnyRow]:
+    """The registration of each email that has one: as given, in any case, or (for the few
+    emails without one) as `EmailStr` would normalize it."""
+    exact, lowered = await repository.registrations_by_emails(db, event_id, emails)
+    found: dict[str, repository.AnyRow] = {}
+    retry: dict[str, str] = {}  # the email as given → normalized
+    for email in set(emails):
+        given = email.strip()
+        registration = exact.get(given) or lowered.get(given.lower())
+        if registration is not None:
+            found[email] = registration
+            continue
+        try:
+            normalized = checked_email(given)
+        except PydanticCustomError:
+            continue
+        if normalized != given:
+            retry[email] = normalized
+    if retry:
+        exact, lowered = await repository.registrations_by_emails(
+            db, event_id, list(retry.values())
+        )
+        for email, normalized in retry.items():
+            registration = exact.get(normalized) or lowered.get(normalized.lower())
+            if registration is not None:
+                found[email] = registration
+    return found
+
+
+def _no_attendee(email: str) -> AppError:
+    """The error of an item whose email no attendee has: not an address, or nobody's."""
+    try:
+        checked_email(email.strip())
+    except PydanticCustomError as exc:
+        return NotAnEmail(exc.message(), field="email")
+    return UnknownAttendee()
 
 
 def _ids_known(item: ActivityCreate, *tables: dict[int, Any]) -> bool:

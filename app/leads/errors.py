@@ -41,6 +41,13 @@ class LeadForbidden(Forbidden):
         return "Only the event's organizers and the exhibitor's staff can see this lead."
 
 
+class NotAnEmail(Invalid):
+    """A batch item's email that no attendee has and that is no email address either: the
+    answer a schema check would give (the check runs only for emails without an attendee)."""
+
+    code = "app.validation"
+
+
 class UnknownAttendee(Invalid):
     code = "leads.unknown_attendee"
 

@@ -7,7 +7,6 @@ import functools
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -31,25 +30,27 @@ def _checked_short_email(value: str) -> str:
     return validate_email(value)[1]
 
 
-def _checked_email(value: str) -> str:
-    # EmailStr's check (email-validator: syntax, IDNA) costs about 25 µs, a tenth of a batch
-    # item; an event's sources name the same few thousand attendees over and over. Only
-    # values an address can be (254 characters) are remembered: at most about 25 MiB.
+def checked_email(value: str) -> str:
+    """`value` normalized as `EmailStr` normalizes it; PydanticCustomError when it is no email
+    address. Each distinct address is checked once per process (email-validator's syntax
+    and IDNA check costs about 25 µs); only values an address can be (254 characters) are
+    remembered: at most about 25 MiB."""
     if len(value) > 254:
         return validate_email(value)[1]
     return _checked_short_email(value)
 
 
-KnownEmail = Annotated[
-    str, AfterValidator(_checked_email), WithJsonSchema({"type": "string", "format": "email"})
+BatchEmail = Annotated[
+    str, Field(min_length=1, max_length=320), WithJsonSchema({"type": "string", "format": "email"})
 ]
-"""An email address validated as `EmailStr` is, each distinct address once per process."""
+"""A batch item's email: looked up as given, and checked as an address (`checked_email`)
+only when no attendee has it, so the items of known attendees cost no address check."""
 
 
 class ActivityCreate(_In):
     """One item of a batch from an outside source; the attendee is named by email."""
 
-    email: KnownEmail
+    email: BatchEmail
     type: str = Field(max_length=32)
     idempotency_key: str = Field(min_length=1, max_length=200)
     at: AwareDatetime | None = None

@@ -90,6 +90,36 @@ async def test_batch_answers_each_item_and_one_bad_item_fails_alone(
     assert (await db.execute(select(func.count()).select_from(Activity))).scalar_one() == 2
 
 
+async def test_batch_emails_are_checked_as_addresses_only_when_nobody_has_them(
+    db: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    event = await make_event(db)
+    await make_registration(db, event, email="jos\u00e9@example.com")
+    headers = await _bearer(db, event, RoleName.organizer)
+    await db.commit()
+    items = [
+        {"email": "not-an-email", "type": "email.open", "idempotency_key": "a"},
+        # The same address with its accent as two code points: normalized, it is José's.
+        {"email": "jose\u0301@example.com", "type": "email.open", "idempotency_key": "b"},
+        {"email": "nobody@example.com", "type": "email.open", "idempotency_key": "c"},
+        {"email": "", "type": "email.open", "idempotency_key": "d"},
+    ]
+    response = await client.post(
+        f"/api/events/{event.slug}/activities", json={"items": items}, headers=headers
+    )
+    answers = [
+        (i["status"], i["error"] and (i["error"]["code"], i["error"]["field"]))
+        for i in response.json()["items"]
+    ]
+    assert answers == [
+        ("error", ("app.validation", "email")),
+        ("created", None),
+        ("error", ("leads.unknown_attendee", None)),
+        ("error", ("app.validation", "email")),
+    ]
+    assert "not a valid email address" in response.json()["items"][0]["error"]["message"]
+
+
 async def test_batch_is_for_organizers_and_at_most_1000(
     db: AsyncSession, client: httpx.AsyncClient
 ) -> None:
