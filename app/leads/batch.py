@@ -273,7 +273,7 @@ async def _fold_leads(
     }
     logs = await repository.activity_facts_of(db, event.id, sorted(stale)) if stale else {}
     batch_ids = {activity_id for _, activity_id in fresh}
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
     inserts: list[dict[str, Any]] = []
     transitions: list[tuple[tuple[int, int], str, bool]] = []
     for (reg_id, scope), (override, facts) in targets.items():
@@ -305,7 +305,7 @@ async def _fold_leads(
             first = lead is None or lead.mql_at is None
             transitions.append(((reg_id, scope), promoted, first))
         if lead is not None:
-            updates.append({"b_id": lead.id, **{f"b_{k}": v for k, v in values.items()}})
+            updates.append((lead.id, values))
         else:
             values.update(
                 event_id=event.id,
@@ -334,10 +334,8 @@ async def _fold_leads(
             log.info("lead.mql_reached", lead_id=ids[key])
     await repository.insert_transitions(db, rows)
     events = [
-        outbox.for_update(
-            row["b_id"], before[row["b_id"]], {k: row[f"b_{k}"] for k in outbox.WATCHED}, now
-        )
-        for row in updates
+        outbox.for_update(lead_id, before[lead_id], {k: values[k] for k in outbox.WATCHED}, now)
+        for lead_id, values in updates
     ]
     events += [
         outbox.for_update(ids[key], None, row, now)
@@ -420,7 +418,7 @@ async def _fold_lost(
         )
         values["state"] = orjson.dumps(state.to_json()).decode()
         values["contributions"] = orjson.dumps(values["contributions"]).decode()
-        updates.append({"b_id": lead.id, **{f"b_{k}": v for k, v in values.items()}})
+        updates.append((lead.id, values))
         ids[key] = lead.id
     await lead_writes.set_leads(db, updates)
     return ids

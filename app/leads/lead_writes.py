@@ -114,16 +114,18 @@ async def update_loaded_leads(db: AsyncSession, pairs: list[tuple[Lead, dict[str
     the unit of work to flush)."""
     if not pairs:
         return
-    to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-    rows = []
-    for lead, values in pairs:
-        values = {
-            **values,
-            "state": orjson.dumps(values["state"]).decode(),
-            "contributions": orjson.dumps(values["contributions"]).decode(),
-        }
-        rows.append(_lead_set_row(values, lead.id, to_driver))
-    await _LEAD_SET.many(await _connection(db), rows)
+    encoded = [
+        (
+            lead.id,
+            {
+                **values,
+                "state": orjson.dumps(values["state"]).decode(),
+                "contributions": orjson.dumps(values["contributions"]).decode(),
+            },
+        )
+        for lead, values in pairs
+    ]
+    await set_leads(db, encoded)
     for lead, values in pairs:
         for key, value in values.items():
             set_committed_value(lead, key, value)
@@ -139,17 +141,16 @@ def _lead_set_row(
     )
 
 
-async def set_leads(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Executemany of scored leads: b_id and b_<column>, state and contributions encoded
-    (in id order, as `update_leads`)."""
+async def set_leads(db: AsyncSession, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """Executemany of scored leads: (lead id, SCORE_COLUMNS values with state and
+    contributions encoded), written in id order, as `rescore_queries.update_leads`."""
     if rows:
         to_driver = Timestamps.of(db.get_bind().dialect).to_driver
-        rows = sorted(rows, key=itemgetter("b_id"))
         await _LEAD_SET.many(
             await _connection(db),
             [
-                _lead_set_row({k: row[f"b_{k}"] for k in SCORE_COLUMNS}, row["b_id"], to_driver)
-                for row in rows
+                _lead_set_row(values, lead_id, to_driver)
+                for lead_id, values in sorted(rows, key=itemgetter(0))
             ],
         )
 
