@@ -9,6 +9,9 @@ One event, 50,000 registrations, 30 exhibitors (a booth and two resources each),
 (a) `--sample-one` activities go one per transaction through app.leads.service.record, each
     in its own session as a request would (the registration is read, the activity recorded,
     the leads updated, the transaction committed);
+    Beside it, the same number of transactions with no lead engine, as floors: a session
+    that reads the registration and inserts one activity row (`floor_session_*`), and the raw
+    driver inserting one row per transaction (`floor_driver_*`); their rows are deleted;
 (a2) `--sample-concurrent` more the same way, `--concurrency` transactions open at once, as
     a server takes attendees acting at the same moment;
 (b) `--sample-batch` activities go through the bulk API, POST /api/events/{slug}/activities
@@ -43,8 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import structlog
-from sqlalchemy import case, func, insert, select, text
+from sqlalchemy import bindparam, case, delete, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -325,6 +329,93 @@ def _ids(world: World, item: Item) -> dict[str, Any]:
     return values
 
 
+# -- floors: the same transactions with no lead engine ---------------------------------------
+
+FLOOR_KEY = "floor-"
+"""Idempotency keys of the floors' rows, deleted once they are measured."""
+
+
+def _floor_row(world: World, item: Item, tag: str) -> dict[str, Any]:
+    row = _row(world, item, world.registrations[item.registration][0])
+    row["idempotency_key"] = f"{FLOOR_KEY}{tag}{item.n}"
+    return row
+
+
+async def floor_session(
+    sessionmaker: async_sessionmaker[AsyncSession], world: World, count: int, seed: int
+) -> float:
+    """What `one_at_a_time` would do without the lead engine: a session, its transaction, the
+    registration read and one activity inserted (`repository.insert_activity`, one Core
+    statement), then the commit. No implementation of `record` that keeps the caller's ORM
+    session and its read of the registration can be faster than this."""
+    from app.events.models import Registration
+    from app.leads.repository import insert_activity
+
+    started = time.perf_counter()
+    for item in items(seed + 1, 0, count, len(world.registrations)):
+        async with sessionmaker() as db, db.begin():
+            registration = await db.get(Registration, world.registrations[item.registration][0])
+            assert registration is not None
+            await insert_activity(db, _floor_row(world, item, "s"))
+    return count / (time.perf_counter() - started)
+
+
+async def floor_driver(url: str, world: World, count: int, seed: int) -> float:
+    """The database's own floor: one INSERT of an activity row per transaction on the raw
+    driver (sqlite3 with the app's pragmas, or asyncpg), BEGIN and COMMIT included: what
+    one-at-a-time recording could reach with no Python around it at all."""
+    from app.db_driver import Timestamps
+    from app.leads.models import Activity
+
+    parsed = make_url(url)
+    dialect = parsed.get_dialect()()
+    columns = [c.name for c in Activity.__table__.columns if c.name != "id"]
+    statement = insert(Activity).values({c: bindparam(c) for c in columns})
+    compiled = statement.compile(dialect=dialect)
+    sql, order = str(compiled), compiled.positiontup or []
+    to_driver = Timestamps.of(dialect).to_driver
+    items_ = items(seed + 2, 0, count, len(world.registrations))
+    rows = [_floor_row(world, item, "d") for item in items_]
+    for row in rows:
+        row["meta"] = orjson.dumps(row["meta"]).decode()
+        row["at"], row["created_at"] = to_driver(row["at"]), to_driver(row["created_at"])
+    values = [tuple(row[name] for name in order) for row in rows]
+    if dialect.name == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(str(parsed.database), isolation_level=None)
+        try:
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+                conn.execute(f"PRAGMA {pragma}")
+            started = time.perf_counter()
+            for value in values:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(sql, value)
+                conn.execute("COMMIT")
+            return count / (time.perf_counter() - started)
+        finally:
+            conn.close()
+    import asyncpg  # type: ignore[import-untyped]
+
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    pg = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        for value in values:
+            async with pg.transaction():
+                await pg.execute(sql, *value)
+        return count / (time.perf_counter() - started)
+    finally:
+        await pg.close()
+
+
+async def drop_floor_rows(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    from app.leads.models import Activity
+
+    async with sessionmaker() as db, db.begin():
+        await db.execute(delete(Activity).where(Activity.idempotency_key.startswith(FLOOR_KEY)))
+
+
 # -- (b) batches of 1,000 through the bulk API ---------------------------------------------------
 
 
@@ -574,6 +665,18 @@ async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[s
 
     one_rate = await one_at_a_time(sessionmaker, world, 0, one, args.seed)
     print(f"(a) one per transaction: {one_rate:,.0f} activities/s over {one}", flush=True)
+    # The floors, at the same table size: how fast one-at-a-time could be with no lead engine
+    # (the session floor) and with no Python at all (the driver floor).
+    session_floor = await floor_session(sessionmaker, world, one, args.seed)
+    url = sessionmaker.kw["bind"].url.render_as_string(hide_password=False)
+    driver_floor = await floor_driver(url, world, one, args.seed)
+    await drop_floor_rows(sessionmaker)
+    print(
+        f"floors: a session reading the registration and inserting one activity "
+        f"{session_floor:,.0f}/s; the raw driver inserting one row per transaction "
+        f"{driver_floor:,.0f}/s",
+        flush=True,
+    )
     many_rate = 0.0
     if many:
         many_rate = await many_at_a_time(
@@ -632,6 +735,10 @@ async def _measure(app: Any, args: argparse.Namespace, postgres: bool) -> dict[s
         "activities": total,
         "one_at_a_time_sample": args.sample_one,
         "one_at_a_time_per_s": round(one_rate),
+        # The same number of transactions without the lead engine (`floor_session`) and on
+        # the raw driver (`floor_driver`): the ceilings one-at-a-time recording sits under.
+        "floor_session_insert_per_s": round(session_floor),
+        "floor_driver_insert_per_s": round(driver_floor),
         "concurrent_sample": many,
         "concurrency": args.concurrency if many else 1,
         "concurrent_one_per_transaction_per_s": round(many_rate),
