@@ -33,6 +33,7 @@ Semantics, fixed here so every path (live update, rescore, export) agrees:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -179,17 +180,22 @@ class FitCache:
 
     def __init__(self, rules: Ruleset, limit: int = 100_000) -> None:
         self.rules, self.limit = rules, limit
-        self._fits: dict[tuple[object, ...], Fit] = {}
-        # The parts of a fit, so that a miss costs a few µs (a rescore misses often: some
-        # 50,000 combinations of profile fields, territory and ideal sizes).
-        self._profiles: dict[tuple[str, ...], tuple[Contribution, ...]] = {}
-        self._sizes: dict[tuple[str, tuple[str, ...]], Contribution | None] = {}
-        self._ideal: dict[int, tuple[ExhibitorOverride | None, tuple[str, ...]]] = {}
+        # A fit is made of its parts: the reasons of the profile's four other fields, the
+        # company size's reason, the gate and the territory. Each distinct part gets a token
+        # (never reused), and fits are kept by their parts' tokens: a rescore meets some
+        # 50,000 combinations of profile fields, territory and ideal sizes, which make a few
+        # thousand distinct fits.
+        self._fits: dict[tuple[int, int, str | None, bool], Fit] = {}
+        self._profiles: dict[tuple[str, str, str, str], tuple[tuple[Contribution, ...], int]] = {}
+        self._sizes: dict[tuple[str, int], tuple[Contribution | None, int]] = {}
+        self._ideal: dict[int, tuple[ExhibitorOverride | None, tuple[str, ...], int]] = {}
+        self._tokens = itertools.count()
+        self._ideal_tokens: dict[tuple[str, ...], int] = {}
+        self._part_tokens: dict[object, int] = {}
 
     def get(self, profile: Profile, override: ExhibitorOverride | None) -> Fit:
         # Fit reads the country only through the territory, the email only through the gate
-        # and the override only through those and the ideal sizes: keyed by those, many
-        # attendees share one computation.
+        # and the override only through those and the ideal sizes.
         rules = self.rules
         gate = _gate(profile, rules, override)
         outside = _outside(profile, override)
@@ -198,24 +204,50 @@ class FitCache:
             if len(self._ideal) >= 1_000:  # overrides are rebuilt when an event's booths change
                 self._ideal.clear()
             ideal = tuple((override.ideal_company_sizes if override else None) or SIZES)
-            known = self._ideal[id(override)] = (override, ideal)
-        ideal = known[1]
+            token = self._ideal_tokens.get(ideal)
+            if token is None:
+                if len(self._ideal_tokens) >= self.limit:
+                    self._clear()
+                token = self._ideal_tokens[ideal] = next(self._tokens)
+            known = self._ideal[id(override)] = (override, ideal, token)
         fields = (profile.job_level, profile.company_type, profile.budget, profile.timeframe)
-        key = (*fields, profile.company_size, outside, gate, ideal)
+        reasons = self._profiles.get(fields)
+        if reasons is None:
+            if len(self._profiles) >= self.limit:
+                self._clear()
+            found_reasons = _profile_reasons(rules.fit, *fields)
+            reasons = self._profiles[fields] = (found_reasons, self._token(found_reasons))
+        sized = (profile.company_size, known[2])
+        size = self._sizes.get(sized)
+        if size is None:
+            if len(self._sizes) >= self.limit:
+                self._clear()
+            found_size = _size_reason(rules.fit, profile.company_size, known[1])
+            size = self._sizes[sized] = (found_size, self._token(found_size))
+        key = (reasons[1], size[1], gate, outside)
         found = self._fits.get(key)
         if found is None:
             if len(self._fits) >= self.limit:
                 self._fits.clear()
-            reasons = self._profiles.get(fields)
-            if reasons is None:
-                reasons = self._profiles[fields] = _profile_reasons(rules.fit, *fields)
-            sized = (profile.company_size, ideal)
-            if sized in self._sizes:
-                size = self._sizes[sized]
-            else:
-                size = self._sizes[sized] = _size_reason(rules.fit, *sized)
-            found = self._fits[key] = _fit_of(rules, reasons, size, gate, outside)
+            found = self._fits[key] = _fit_of(rules, reasons[0], size[0], gate, outside)
         return found
+
+    def _token(self, part: object) -> int:
+        """The token of a part's content: profiles whose fields earn the same reasons, and
+        sizes that earn the same reason, share one (and so do their fits)."""
+        token = self._part_tokens.get(part)
+        if token is None:
+            token = self._part_tokens[part] = next(self._tokens)
+        return token
+
+    def _clear(self) -> None:
+        """Forget every part and fit (tokens are never reused: nothing stale is found)."""
+        self._fits.clear()
+        self._profiles.clear()
+        self._sizes.clear()
+        self._ideal.clear()
+        self._ideal_tokens.clear()
+        self._part_tokens.clear()
 
 
 _caches: dict[int, FitCache] = {}
@@ -341,6 +373,42 @@ def count(rule: EngagementRule, entries: Iterable[Entry]) -> list[tuple[Entry, f
     return counted
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What `finish` reads of a ruleset, worked out once per parsed ruleset."""
+
+    rate: float  # the decay per µs of age, as an exponent
+    order: dict[str, int]  # each engagement rule's place in the ruleset
+    group_of: dict[str, str]
+    caps: dict[str, float]  # each group's cap, in the ruleset's order
+    tiers: tuple[tuple[int, float], ...]  # (tier, threshold), the lowest tier first
+    mql_cells: frozenset[str]
+    hand_raise_grades: frozenset[str]  # the grades a hand-raise makes an MQL from
+    # The labels written under the ruleset, by (rule, title, points to 0.1, occurrences).
+    labels: dict[tuple[str, str, float, int], str]
+
+
+def _plan(rules: Ruleset) -> _Plan:
+    # Kept in the instance dict, as Ruleset.rules_for keeps its index: parsed rulesets are
+    # cached objects, so requests under the same rules share it.
+    found: _Plan | None = rules.__dict__.get("_plan")
+    if found is None:
+        engagement = rules.engagement
+        found = rules.__dict__["_plan"] = _Plan(
+            rate=-math.log(2) / (rules.half_life_days * US_PER_DAY),
+            order={rule_id: i for i, rule_id in enumerate(engagement)},
+            group_of={rule_id: rule.group for rule_id, rule in engagement.items()},
+            caps=dict(rules.groups),
+            tiers=((3, rules.tiers.t3), (2, rules.tiers.t2), (1, rules.tiers.t1)),
+            mql_cells=frozenset(rules.mql_cells),
+            hand_raise_grades=frozenset(
+                GRADE_ORDER[: GRADE_ORDER.index(rules.hand_raise_min_grade) + 1]
+            ),
+            labels={},
+        )
+    return found
+
+
 def finish(
     fit_: Fit,
     counted: dict[str, list[tuple[Entry, float]]],
@@ -354,25 +422,25 @@ def finish(
 ) -> Score:
     """The score from the counted occurrences of each rule (shared by full and incremental);
     `top` keeps only that many engagement reasons."""
+    plan = _plan(rules)
     now_us = to_us(now)
-    rate = -math.log(2) / (rules.half_life_days * US_PER_DAY)
-    groups: dict[str, float] = dict.fromkeys(rules.groups, 0.0)
+    rate, group_of, exp = plan.rate, plan.group_of, math.exp
+    groups: dict[str, float] = dict.fromkeys(plan.caps, 0.0)
     totals: dict[tuple[str, str], float] = {}
     ids: dict[tuple[str, str], list[int]] = {}
-    exp = math.exp
-    engagement_rules = rules.engagement
     # In rule order (the sums must not depend on the order the caller counted in); rules no
     # longer in the ruleset count nothing.
-    order = _rule_order(rules)
+    order = plan.order
     present = [rule_id for rule_id in counted if rule_id in order]
     if len(present) > 1:
         present.sort(key=order.__getitem__)
     for rule_id in present:
-        group = engagement_rules[rule_id].group
+        group = group_of[rule_id]
+        total = groups[group]
         for entry, points in counted[rule_id]:
             age = now_us - entry[0]
             decayed = points * exp(rate * age) if age > 0 else points
-            groups[group] += decayed
+            total += decayed
             slot = (rule_id, entry[4])
             if slot in totals:
                 totals[slot] += decayed
@@ -380,21 +448,24 @@ def finish(
             else:
                 totals[slot] = decayed
                 ids[slot] = [entry[1]]
+        groups[group] = total
     raw: list[tuple[float, str, str, list[int]]] = [
         (total, rule_id, title, ids[rule_id, title]) for (rule_id, title), total in totals.items()
     ]
     engagement = 0.0
+    caps = plan.caps
     for group, total in groups.items():
-        cap = rules.groups[group]
+        cap = caps[group]
         if total > cap:
             raw.append((cap - total, f"cap.{group}", group, []))
             total = cap
         engagement += total
     engagement = min(100.0, max(0.0, engagement))
-    raw.sort(key=_reason_order)
+    if len(raw) > 1:
+        raw.sort(key=_reason_order)
     # Labels only for the reasons kept: rescoring a million activities labels few, and most
     # of those were written before (the same rule, title, rounded points and count).
-    labels = _labels(rules)
+    labels = plan.labels
     contributions = []
     for points, rule_id, title, act_ids in raw if top is None else raw[:top]:
         key = (rule_id, title, round(points, 1), len(act_ids))
@@ -405,28 +476,31 @@ def finish(
             label = labels[key] = _label(rules, rule_id, title, points, act_ids)
         contributions.append(Contribution(rule_id, points, label, tuple(act_ids)))
     tier = 4
-    for number, threshold in ((3, rules.tiers.t3), (2, rules.tiers.t2), (1, rules.tiers.t1)):
+    for number, threshold in plan.tiers:
         if engagement >= threshold:
             tier = number
-    cell = "F" if fit_.grade == "F" else f"{fit_.grade}{tier}"
-    hand_ok = fit_.grade != "F" and GRADE_ORDER.index(fit_.grade) <= GRADE_ORDER.index(
-        rules.hand_raise_min_grade
-    )
-    by = "cell" if cell in rules.mql_cells else ("hand_raise" if hand_raised and hand_ok else None)
+    grade = fit_.grade
+    cell = "F" if grade == "F" else grade + str(tier)
+    if cell in plan.mql_cells:
+        by: str | None = "cell"
+    elif hand_raised and grade in plan.hand_raise_grades:
+        by = "hand_raise"
+    else:
+        by = None
     return Score(
-        fit=fit_.points,
-        grade=fit_.grade,
-        engagement=engagement,
-        tier=tier,
-        cell=cell,
-        buying_stage=BUYING_STAGES[stage_rank] if stage_rank >= 0 else None,
-        hand_raised=hand_raised,
-        qualifies_mql=by is not None,
-        mql_by=by,
-        gate=fit_.gate,
-        outside_territory=fit_.outside_territory,
-        last_activity_at=from_us(last_us) if last_us is not None else None,
-        contributions=fit_.reasons + tuple(contributions),
+        fit_.points,
+        grade,
+        engagement,
+        tier,
+        cell,
+        BUYING_STAGES[stage_rank] if stage_rank >= 0 else None,
+        hand_raised,
+        by is not None,
+        by,
+        fit_.gate,
+        fit_.outside_territory,
+        from_us(last_us) if last_us is not None else None,
+        fit_.reasons + tuple(contributions) if contributions else fit_.reasons,
     )
 
 
@@ -468,24 +542,6 @@ def score(
 
 def _reason_order(reason: tuple[float, str, str, list[int]]) -> tuple[float, str, str]:
     return (-reason[0], reason[1], reason[2])
-
-
-def _rule_order(rules: Ruleset) -> dict[str, int]:
-    """Each engagement rule's place in the ruleset."""
-    found: dict[str, int] | None = rules.__dict__.get("_rule_order")
-    if found is None:
-        found = rules.__dict__["_rule_order"] = {r: i for i, r in enumerate(rules.engagement)}
-    return found
-
-
-def _labels(rules: Ruleset) -> dict[tuple[str, str, float, int], str]:
-    """The labels written under a ruleset, by (rule, title, points to 0.1, occurrences)."""
-    # Kept in the instance dict, as Ruleset.rules_for keeps its index: parsed rulesets are
-    # cached objects, so requests under the same rules share it.
-    found: dict[tuple[str, str, float, int], str] | None = rules.__dict__.get("_labels")
-    if found is None:
-        found = rules.__dict__["_labels"] = {}
-    return found
 
 
 def _fmt(points: float) -> str:
