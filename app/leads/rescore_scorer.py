@@ -13,12 +13,13 @@ from sqlalchemy.engine import make_url
 
 from app.db_driver import Timestamps
 from app.leads import outbox
-from app.leads.facts import ActivityFact, Profile, Score, to_us
+from app.leads.facts import EPOCH, MICROSECOND, ActivityFact, Profile, Score, to_us
 from app.leads.models import EVENT_SCOPE
 from app.leads.rules import ExhibitorOverride, Ruleset
-from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, stage_of
+from app.leads.scoring import Entry, Fit, FitCache, count, entry_for, finish, plan_of
 from app.leads.state import TOP_REASONS, stub
 from app.leads.versions import CurrentRules
+from app.leads.vocab import STAGE_RANK
 
 # Only the recycle instant is stored: the lead's next activity rebuilds the state from the
 # log (one read), so the pass neither encodes nor writes a million states.
@@ -60,7 +61,7 @@ class Scorer:
         current: list[Fact] = []
         last_id = None
         activities = 0  # each activity once: those of event leads
-        parse = self.times.from_driver
+        parse, make = self.times.from_driver, ActivityFact._make
         for row in acts:
             if row[12] != last_id:
                 last_id = row[12]
@@ -68,21 +69,10 @@ class Scorer:
             if row[13] == EVENT_SCOPE:
                 activities += 1
             at: dt.datetime = parse(row[2])  # type: ignore[assignment]  # never NULL
-            fact = ActivityFact(
-                row[0],
-                row[1],
-                at,
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                row[7],
-                row[8],
-                bool(row[9]),
-                row[10],
-                row[11],
+            fact = make(
+                (row[0], row[1], at, *row[3:9], bool(row[9]), row[10], row[11])  # as ActivityFact
             )
-            current.append((fact, to_us(at), row[2]))
+            current.append((fact, (at - EPOCH) // MICROSECOND, row[2]))  # to_us, inline
         ruleset, now, version = self.rules.ruleset, self.now, self.rules.version
         to_driver = self.times.to_driver
         now_value = to_driver(now)
@@ -159,18 +149,30 @@ def _score(
     last activity as the driver gave it: written back as it is, not converted twice."""
     candidates: dict[str, list[Entry]] = {}
     stage_rank, hand_raised, last_us, last_at = -1, False, None, None
-    hand_raise = ruleset.hand_raise_types
+    plan = plan_of(ruleset)
+    hand_raise, signal_rank, rules_for = plan.hand_raise_types, plan.signal_rank, ruleset.rules_for
     for act, at_us, at in facts:
         if since_us is not None and at_us < since_us:
             continue
-        stage_rank = max(stage_rank, stage_of(act, ruleset))
-        hand_raised = hand_raised or act.type in hand_raise
+        kind = act.type
+        # stage_of, inline: this loop runs once per activity of every lead.
+        if act.stage:
+            rank = STAGE_RANK.get(act.stage, -1)
+            if rank > stage_rank:
+                stage_rank = rank
+        if kind in signal_rank and signal_rank[kind] > stage_rank:
+            stage_rank = signal_rank[kind]
+        if not hand_raised and kind in hand_raise:
+            hand_raised = True
         if last_us is None or at_us > last_us:
             last_us, last_at = at_us, at
-        for rule_id, rule in ruleset.rules_for(act.type):
+        for rule_id, rule in rules_for(kind):
             entry = entry_for(rule, act, override, at_us)
             if entry is not None:
-                candidates.setdefault(rule_id, []).append(entry)
+                if rule_id in candidates:
+                    candidates[rule_id].append(entry)
+                else:
+                    candidates[rule_id] = [entry]
     counted = {
         rule_id: count(ruleset.engagement[rule_id], entries)
         for rule_id, entries in candidates.items()

@@ -374,7 +374,7 @@ def count(rule: EngagementRule, entries: Iterable[Entry]) -> list[tuple[Entry, f
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class Plan:
     """What `finish` reads of a ruleset, worked out once per parsed ruleset."""
 
     rate: float  # the decay per µs of age, as an exponent
@@ -384,17 +384,19 @@ class _Plan:
     tiers: tuple[tuple[int, float], ...]  # (tier, threshold), the lowest tier first
     mql_cells: frozenset[str]
     hand_raise_grades: frozenset[str]  # the grades a hand-raise makes an MQL from
+    hand_raise_types: frozenset[str]
+    signal_rank: dict[str, int]  # an activity type's stage signal, as a rank in STAGE_RANK
     # The labels written under the ruleset, by (rule, title, points to 0.1, occurrences).
     labels: dict[tuple[str, str, float, int], str]
 
 
-def _plan(rules: Ruleset) -> _Plan:
+def plan_of(rules: Ruleset) -> Plan:
     # Kept in the instance dict, as Ruleset.rules_for keeps its index: parsed rulesets are
     # cached objects, so requests under the same rules share it.
-    found: _Plan | None = rules.__dict__.get("_plan")
+    found: Plan | None = rules.__dict__.get("_plan")
     if found is None:
         engagement = rules.engagement
-        found = rules.__dict__["_plan"] = _Plan(
+        found = rules.__dict__["_plan"] = Plan(
             rate=-math.log(2) / (rules.half_life_days * US_PER_DAY),
             order={rule_id: i for i, rule_id in enumerate(engagement)},
             group_of={rule_id: rule.group for rule_id, rule in engagement.items()},
@@ -404,6 +406,8 @@ def _plan(rules: Ruleset) -> _Plan:
             hand_raise_grades=frozenset(
                 GRADE_ORDER[: GRADE_ORDER.index(rules.hand_raise_min_grade) + 1]
             ),
+            hand_raise_types=frozenset(rules.hand_raise_types),
+            signal_rank={kind: STAGE_RANK[stage] for kind, stage in rules.stage_signals.items()},
             labels={},
         )
     return found
@@ -422,7 +426,7 @@ def finish(
 ) -> Score:
     """The score from the counted occurrences of each rule (shared by full and incremental);
     `top` keeps only that many engagement reasons."""
-    plan = _plan(rules)
+    plan = plan_of(rules)
     now_us = to_us(now)
     rate, group_of, exp = plan.rate, plan.group_of, math.exp
     groups: dict[str, float] = dict.fromkeys(plan.caps, 0.0)
@@ -505,9 +509,10 @@ def finish(
 
 
 def stage_of(act: ActivityFact, rules: Ruleset) -> int:
-    rank = STAGE_RANK.get(act.stage or "", -1)
-    signal = rules.stage_signals.get(act.type)
-    return max(rank, STAGE_RANK[signal]) if signal else rank
+    """The buying stage an activity signals, as a rank in STAGE_RANK (-1: none)."""
+    rank = STAGE_RANK.get(act.stage, -1) if act.stage else -1
+    signal = plan_of(rules).signal_rank.get(act.type, -1)
+    return signal if signal > rank else rank
 
 
 def score(
