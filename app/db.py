@@ -72,9 +72,18 @@ class Base(DeclarativeBase):
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    sqlite_pragmas(dbapi_connection)
+
+
+def sqlite_pragmas(dbapi_connection: Any, *, checkpoints: bool = True) -> None:
+    """Set up a SQLite connection as the app's engine does (also used by the bench to time the
+    bare driver alike). `checkpoints=False`: no COMMIT copies the write-ahead log back itself
+    (`_no_autocheckpoint`, for a file a `Checkpointer` looks after)."""
     # Take transaction control from the driver (its legacy mode commits SAVEPOINT work
     # early and never wraps DDL); _sqlite_begin then emits BEGIN itself.
     dbapi_connection.isolation_level = None
+    if not checkpoints:
+        _no_autocheckpoint(dbapi_connection, None)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -115,7 +124,7 @@ def _sqlite_do_begin(dbapi_connection: PoolProxiedConnection) -> None:
         connection.begin(mode, inline=inline)
 
 
-def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def _no_autocheckpoint(dbapi_connection: Any, _record: ConnectionPoolEntry | None) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # a Checkpointer does it (app/db_sqlite.py)
     cursor.close()

@@ -383,10 +383,11 @@ async def floor_driver(url: str, world: World, count: int, seed: int) -> float:
     if dialect.name == "sqlite":
         import sqlite3
 
+        from app.db import sqlite_pragmas
+
         conn = sqlite3.connect(str(parsed.database), isolation_level=None)
         try:
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
-                conn.execute(f"PRAGMA {pragma}")
+            sqlite_pragmas(conn, checkpoints=False)  # the app's engine's: the Checkpointer copies
             started = time.perf_counter()
             for value in values:
                 conn.execute("BEGIN IMMEDIATE")
