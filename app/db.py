@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Final, TypeVar
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import DateTime, MetaData, event
@@ -64,6 +64,40 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        convert = super().bind_processor(dialect)
+        return None if convert is None else _remembering(convert)
+
+
+BIND_MEMORY: Final = 1024
+"""Timestamps whose driver value a bind processor remembers (then it starts over)."""
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert` (UTC, then the driver's form: on SQLite SQLAlchemy formats the text), which
+    remembers what it gave for the last BIND_MEMORY aware datetimes. A batch writes the same
+    instant many times (its `now` in every row's created_at and updated_at, and in every
+    outbox event), and on SQLite each conversion cost some 2 µs: a tenth of a batch's time.
+    Only datetimes in UTC itself are remembered: two of them are equal only at the same
+    instant (in a zone with daylight saving, the two readings of an hour set back compare
+    equal), and naive values still fail in `process_bind_param`."""
+    known: dict[dt.datetime, Any] = {}
+
+    def process(value: Any) -> Any:
+        if type(value) is not dt.datetime or value.tzinfo is not dt.UTC:
+            return convert(value)
+        found = known.get(value, _MISSING)
+        if found is _MISSING:
+            if len(known) >= BIND_MEMORY:
+                known.clear()
+            found = known[value] = convert(value)
+        return found
+
+    return process
+
+
+_MISSING: Final = object()
 
 
 class Base(DeclarativeBase):

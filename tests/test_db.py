@@ -175,3 +175,34 @@ async def test_an_attached_row_is_the_sessions_stored_row(db: AsyncSession) -> N
     await db.commit()
     stored = (await db.execute(select(Event.slug, Event.name).where(Event.id == event.id))).one()
     assert tuple(stored) == ("renamed", values["name"])
+
+
+@pytest.mark.parametrize("name", ["sqlite", "postgresql"])
+def test_timestamp_binds_remember_utc_instants_only(name: str) -> None:
+    """The bind processor remembers what it gave for UTC datetimes (a batch writes its `now`
+    in every row): the same value again, and never another instant's. The two readings of an
+    hour set back compare equal in their zone, so they are converted each time."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy.engine import make_url
+
+    from app.db import BIND_MEMORY, UTCDateTime
+
+    driver = "sqlite+aiosqlite" if name == "sqlite" else "postgresql+asyncpg"
+    dialect = make_url(f"{driver}://").get_dialect()()
+    bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert bind is not None
+    now = dt.datetime(2026, 12, 7, 1, 2, 3, 456789, tzinfo=dt.UTC)
+    first = bind(now)
+    assert bind(now.replace()) == first  # an equal value: remembered or not, the same
+    for i in range(BIND_MEMORY + 5):  # past the memory's size: it starts over
+        assert bind(now + dt.timedelta(seconds=i + 1)) != first
+    assert bind(now) == first
+    paris = ZoneInfo("Europe/Paris")
+    early = dt.datetime(2026, 10, 25, 2, 30, tzinfo=paris)  # 00:30 UTC
+    late = early.replace(fold=1)  # 01:30 UTC, equal to `early` in Python
+    assert early == late
+    assert bind(early) != bind(late)
+    assert bind(late) == bind(dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC))
+    with pytest.raises(ValueError, match="naive datetime"):
+        bind(dt.datetime(2026, 12, 7))
