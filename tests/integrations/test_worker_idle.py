@@ -47,3 +47,30 @@ async def test_events_nobody_listens_to_are_cleared_and_later_pruned(
     assert await prune(sessionmaker, now=utcnow() + dt.timedelta(days=6)) == 0
     assert await prune(sessionmaker, now=utcnow() + dt.timedelta(days=8)) == 6
     assert (await db.execute(select(func.count()).select_from(LeadEvent))).scalar_one() == 0
+
+
+async def test_events_nobody_listens_to_are_cleared_oldest_first_a_bounded_number_at_once(
+    app: FastAPI, db: AsyncSession, settings: Settings
+) -> None:
+    """On SQLite the clearing statement runs on the event loop: it marks at most
+    `clear_limit` events (a rescore writes hundreds of thousands), the oldest first, and the
+    worker's next round takes the rest."""
+    from app.integrations.webhook_delivery import dispatch_events
+
+    sessionmaker = app.state.sessionmaker
+    event = await make_event(db)
+    acme = await make_exhibitor(db, event)
+    for n in range(3):
+        reg = await make_registration(db, event)
+        await record(db, event=event, registration=reg, type="booth.visit",
+                     exhibitor_id=acme.id, idempotency_key=f"v{n}")  # fmt: skip
+    await db.commit()
+    ids = list((await db.execute(select(LeadEvent.id).order_by(LeadEvent.id))).scalars())
+    assert len(ids) == 6
+
+    assert await dispatch_events(sessionmaker, settings, clear_limit=4) == 4
+    left = select(LeadEvent.id).where(LeadEvent.dispatched_at.is_(None)).order_by(LeadEvent.id)
+    assert list((await db.execute(left)).scalars()) == ids[4:]
+    assert await dispatch_events(sessionmaker, settings, clear_limit=4) == 2
+    assert await dispatch_events(sessionmaker, settings, clear_limit=4) == 0
+    assert await _undispatched(db) == 0
