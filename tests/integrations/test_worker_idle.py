@@ -22,13 +22,8 @@ async def _undispatched(db: AsyncSession) -> int:
     return int((await db.execute(query)).scalar_one())
 
 
-async def test_events_nobody_listens_to_are_cleared_and_later_pruned(
-    app: FastAPI, db: AsyncSession, settings: Settings
-) -> None:
-    sessionmaker = app.state.sessionmaker
-    assert await due(sessionmaker) == (False, False, False)
-    assert await run_once(sessionmaker, settings) == 0
-
+async def _three_visits(db: AsyncSession) -> None:
+    """Three attendees visit a booth: six lead events (an event and an exhibitor lead each)."""
     event = await make_event(db)
     acme = await make_exhibitor(db, event)
     for n in range(3):
@@ -36,6 +31,16 @@ async def test_events_nobody_listens_to_are_cleared_and_later_pruned(
         await record(db, event=event, registration=reg, type="booth.visit",
                      exhibitor_id=acme.id, idempotency_key=f"v{n}")  # fmt: skip
     await db.commit()
+
+
+async def test_events_nobody_listens_to_are_cleared_and_later_pruned(
+    app: FastAPI, db: AsyncSession, settings: Settings
+) -> None:
+    sessionmaker = app.state.sessionmaker
+    assert await due(sessionmaker) == (False, False, False)
+    assert await run_once(sessionmaker, settings) == 0
+
+    await _three_visits(db)
     assert await _undispatched(db) == 6  # a new event lead and exhibitor lead each
     assert await due(sessionmaker) == (True, False, False)
 
@@ -58,13 +63,7 @@ async def test_events_nobody_listens_to_are_cleared_oldest_first_a_bounded_numbe
     from app.integrations.webhook_delivery import dispatch_events
 
     sessionmaker = app.state.sessionmaker
-    event = await make_event(db)
-    acme = await make_exhibitor(db, event)
-    for n in range(3):
-        reg = await make_registration(db, event)
-        await record(db, event=event, registration=reg, type="booth.visit",
-                     exhibitor_id=acme.id, idempotency_key=f"v{n}")  # fmt: skip
-    await db.commit()
+    await _three_visits(db)
     ids = list((await db.execute(select(LeadEvent.id).order_by(LeadEvent.id))).scalars())
     assert len(ids) == 6
 
