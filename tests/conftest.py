@@ -50,6 +50,24 @@ async def _drop_pg_database(admin_url: str, url: str) -> None:
     await admin.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `only_backend("sqlite")` (or "postgresql") is collected for that
+    database only: it is about one database's behaviour, so it neither runs nor shows as
+    skipped on the other."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        if marker is not None and backend is not None and backend != marker.args[0]:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -79,20 +79,18 @@ async def test_foreign_keys_are_enforced(db: AsyncSession) -> None:
         await db.execute(orphan)
 
 
+@pytest.mark.only_backend("sqlite")
 async def test_sqlite_runs_in_wal_mode(db: AsyncSession) -> None:
-    if db.get_bind().dialect.name != "sqlite":
-        pytest.skip("a SQLite setting")
     assert (await db.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
     assert (await db.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
 
 
+@pytest.mark.only_backend("sqlite")
 async def test_the_apps_sqlite_log_is_copied_back_by_a_thread_not_by_commits(
     app: FastAPI, db: AsyncSession
 ) -> None:
     """A checkpoint syncs the database file: the app's commits (on the event loop) never
     run one; its Checkpointer does, every second, from a thread."""
-    if db.get_bind().dialect.name != "sqlite":
-        pytest.skip("a SQLite setting")
     assert (await db.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
     checkpoints = app.state.checkpointer
     for _ in range(100):  # up to 5 s: the first run is a second after startup
